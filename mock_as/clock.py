@@ -1,0 +1,67 @@
+"""Time for the mock: every issue and every validity check reads the same clock.
+
+A :class:`Clock` is wall-clock time plus an offset that tests move with :meth:`Clock.advance`,
+optionally frozen at one instant, so a test never sleeps to make a token expire.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+
+class Clock:
+    """The mock's clock, in seconds since the epoch (float).
+
+    :param start: freeze the clock at this instant (epoch seconds); ``None`` follows wall-clock time.
+
+    >>> clock = Clock(start=1_700_000_000)
+    >>> clock.advance(61)
+    >>> clock.now()
+    1700000061.0
+    """
+
+    __slots__ = ("_frozen_at", "_lock", "_offset")
+
+    def __init__(self, start: float | None = None) -> None:
+        self._lock = threading.Lock()
+        self._offset = 0.0
+        self._frozen_at: float | None = None if start is None else float(start)
+
+    def now(self) -> float:
+        """The current instant as the mock sees it."""
+        frozen = self._frozen_at
+        if frozen is not None:
+            return frozen
+        return time.time() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward (or back, with a negative number) by ``seconds``."""
+        with self._lock:
+            if self._frozen_at is not None:
+                self._frozen_at += seconds
+            else:
+                self._offset += seconds
+
+    def freeze(self, at: float | None = None) -> None:
+        """Stop the clock at ``at`` (default: now) until :meth:`unfreeze`."""
+        with self._lock:
+            self._frozen_at = self.now() if at is None else float(at)
+
+    def unfreeze(self) -> None:
+        """Let the clock run again from where it stands."""
+        with self._lock:
+            if self._frozen_at is not None:
+                self._offset = self._frozen_at - time.time()
+                self._frozen_at = None
+
+    @property
+    def frozen(self) -> bool:
+        """Whether the clock is frozen."""
+        return self._frozen_at is not None
+
+    def reset(self, start: float | None = None) -> None:
+        """Back to wall-clock time (or frozen at ``start``), with no offset."""
+        with self._lock:
+            self._offset = 0.0
+            self._frozen_at = None if start is None else float(start)

@@ -1,0 +1,197 @@
+"""Configuration: realms, clients, users and authentication services, as frozen dataclasses.
+
+These are the same terms the TOML file (``mock-as serve --config``), the pytest marker and the
+Python API use. Names follow AM's own settings where AM has one (``accessTokenLifetime`` becomes
+``access_token_lifetime``, "Organization Authentication Configuration" ``org_auth_service`` …).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+UserStatus = Literal["active", "inactive", "locked"]
+ServiceKind = Literal["chain", "tree"]
+TokenFormat = Literal["opaque", "jwt"]
+AuthMethod = Literal["client_secret_basic", "client_secret_post", "none"]
+
+DEFAULT_BASE_URL = "https://openam.example.com:8443/openam"
+DEFAULT_CONTEXT_PATH = "/openam"
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserConfig:
+    """A user in a realm's identity store.
+
+    :param username: the login name (AM's ``uid``).
+    :param password: the password the password grant checks.
+    :param attributes: profile attributes (``cn``, ``mail`` …); a tuple for a multi-valued one.
+    :param status: ``active``, ``inactive`` (AM's ``inetUserStatus``) or ``locked``.
+    :param password_expired: the authentication module demands a password reset.
+    """
+
+    username: str
+    password: str
+    attributes: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
+    status: UserStatus = "active"
+    password_expired: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClientConfig:
+    """An OAuth 2.0 client registered in a realm.
+
+    :param client_id: the client's id (case-sensitive, as in AM).
+    :param secret: its secret; ``None`` makes a public client, which AM does not authenticate.
+    :param scopes: the scopes it may be granted.
+    :param default_scopes: what it gets when a request names no scope.
+    :param grant_types: what it may use; AM 6.5+ answers ``unauthorized_client`` for others.
+    :param token_endpoint_auth_method: AM enforces it only for clients allowed ``openid``.
+    :param access_token_lifetime: seconds; 0 uses the realm's.
+    :param refresh_token_lifetime: seconds; 0 uses the realm's, -1 never expires.
+    :param active: an inactive client fails authentication.
+    """
+
+    client_id: str
+    secret: str | None = None
+    scopes: tuple[str, ...] = ()
+    default_scopes: tuple[str, ...] = ()
+    grant_types: tuple[str, ...] = ("password",)
+    token_endpoint_auth_method: AuthMethod = "client_secret_basic"
+    access_token_lifetime: int = 0
+    refresh_token_lifetime: int = 0
+    active: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceConfig:
+    """An authentication service (a chain, or a tree in AM 7) the password grant can run.
+
+    :param name: e.g. ``ldapService``, ``Example``.
+    :param kind: ``chain`` or ``tree``; informational, both behave alike here.
+    :param users: the usernames it can authenticate; ``None`` means every user of the realm.
+    :param fail: it fails every login (a broken or interactive service).
+    """
+
+    name: str
+    kind: ServiceKind = "chain"
+    users: tuple[str, ...] | None = None
+    fail: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class LockoutConfig:
+    """AM's core authentication lockout for a realm, with AM's defaults (off, 5 failures, 300 min, 0).
+
+    :param enabled: "Login Failure Lockout Mode".
+    :param failure_count: failures within the interval that lock the account.
+    :param interval_minutes: the window failures are counted in.
+    :param duration_minutes: how long the lock lasts; 0 locks until an administrator unlocks.
+    """
+
+    enabled: bool = False
+    failure_count: int = 5
+    interval_minutes: float = 300
+    duration_minutes: float = 0
+
+
+def _default_services() -> tuple[ServiceConfig, ...]:
+    return (
+        ServiceConfig(name="ldapService"),
+        ServiceConfig(name="DataStore"),
+        ServiceConfig(name="Example", kind="tree"),
+        ServiceConfig(name="PasswordGrant", kind="tree"),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RealmConfig:
+    """A realm and its OAuth2 provider settings.
+
+    :param name: ``/`` for the top-level realm, ``/customers`` or ``/customers/europe`` below it.
+    :param clients: its OAuth 2.0 clients.
+    :param users: its fixed users (seeded fake users are added to these).
+    :param services: the authentication services it knows.
+    :param password_grant_auth_service: "Password Grant Authentication Service"; ``None`` is unset.
+    :param org_auth_service: "Organization Authentication Configuration" (AM's default ``ldapService``).
+    :param access_token_lifetime: seconds (AM's default 3600).
+    :param refresh_token_lifetime: seconds (AM's default 604800); -1 never expires.
+    :param issue_refresh_token: "Issue Refresh Tokens".
+    :param issue_refresh_token_on_refresh: "Issue Refresh Tokens on Refreshing Access Tokens" (rotation).
+    :param module_messages: "Enable auth module messages for Password Credentials Grant".
+    :param token_format: ``opaque`` (server-side, AM's default) or ``jwt`` (client-based tokens).
+    :param lockout: the login failure lockout settings.
+    :param fake_users: how many seeded fake users to add; ``None`` uses :attr:`MockASConfig.users`.
+    """
+
+    name: str = "/"
+    clients: tuple[ClientConfig, ...] = ()
+    users: tuple[UserConfig, ...] = ()
+    services: tuple[ServiceConfig, ...] = field(default_factory=_default_services)
+    password_grant_auth_service: str | None = None
+    org_auth_service: str = "ldapService"
+    access_token_lifetime: int = 3600
+    refresh_token_lifetime: int = 604800
+    issue_refresh_token: bool = True
+    issue_refresh_token_on_refresh: bool = True
+    module_messages: bool = False
+    token_format: TokenFormat = "opaque"
+    lockout: LockoutConfig = field(default_factory=LockoutConfig)
+    fake_users: int | None = None
+
+
+DEMO_USER = UserConfig(
+    username="demo",
+    password="Ch4ng31t",
+    attributes={
+        "uid": "demo",
+        "cn": "demo",
+        "givenName": "demo",
+        "sn": "demo",
+        "mail": "demo@example.com",
+    },
+)
+
+DOCS_CLIENT = ClientConfig(
+    client_id="myClient",
+    secret="forgerock",
+    scopes=("write",),
+    default_scopes=("write",),
+    grant_types=("password",),
+)
+
+
+def default_realms() -> tuple[RealmConfig, ...]:
+    """The realms a fresh mock serves: ``/`` and ``/customers``, each with AM's documented client and user."""
+    return tuple(
+        RealmConfig(name=name, clients=(DOCS_CLIENT,), users=(DEMO_USER,)) for name in ("/", "/customers")
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class MockASConfig:
+    """Everything that shapes a mock: the one source of settings for every entry point.
+
+    :param seed: fixes the fake users and every token string; ``None`` draws one at random.
+    :param users: seeded fake users added to each realm.
+    :param locale: the faker locale the fake users come from.
+    :param realms: the realms served (default ``/`` and ``/customers``).
+    :param context_path: where AM is deployed (``/openam``, or ``/am`` for AM 7+ conventions).
+    :param base_url: the URL patched in-process (the host of AM's docs by default).
+    :param issuer: a fixed issuer base (``https://am.example.com/am``); ``None`` derives it per request.
+    :param host: the address the live server binds.
+    :param port: the live server's port (0 picks a free one).
+    :param clock_start: freeze the clock at this epoch instant; ``None`` follows wall-clock time.
+    """
+
+    seed: int | None = None
+    users: int = 3
+    locale: str = "en_US"
+    realms: tuple[RealmConfig, ...] = field(default_factory=default_realms)
+    context_path: str = DEFAULT_CONTEXT_PATH
+    base_url: str = DEFAULT_BASE_URL
+    issuer: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 0
+    clock_start: float | None = None

@@ -1,0 +1,195 @@
+"""The in-process transport: ``requests`` (through responses) and ``httpx`` (through respx) calls to
+the mock's base URL reach the same endpoint code as the live server, with no socket."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from .config import MockASConfig
+from .endpoints import handle
+from .handle import MockAS
+from .state import State
+
+if TYPE_CHECKING:
+    import httpx
+    import responses
+    from requests import PreparedRequest
+
+METHODS = ("POST", "GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
+def _body_bytes(body: Any) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if hasattr(body, "read"):
+        return _body_bytes(body.read())
+    return b"".join(_body_bytes(chunk) for chunk in body)  # a generator body
+
+
+class _Router:
+    """Maps a URL under ``base_url`` to AM's surface and answers it from ``state``."""
+
+    def __init__(self, state: State, base_url: str) -> None:
+        self.state = state
+        self.base_url = base_url.rstrip("/")
+        parts = urlsplit(self.base_url)
+        self.base_path = parts.path
+        self.pattern = re.compile(re.escape(self.base_url) + r"(?:[/?#].*)?\Z", re.S)
+
+    def answer(
+        self, method: str, url: str, headers: Any, body: bytes
+    ) -> tuple[int, tuple[tuple[str, str], ...], bytes]:
+        parts = urlsplit(url)
+        path = parts.path[len(self.base_path) :] or "/"
+        lowered = {k.lower(): v for k, v in headers.items()}
+        r = handle(self.state, method, path, parts.query, lowered, body, self.base_url)
+        return r.status, r.headers, r.body
+
+
+class _Patch:
+    """A context manager that is also a decorator, yielding a :class:`MockAS` handle."""
+
+    def __init__(self, factory: Callable[[], Iterator[MockAS]]) -> None:
+        self._factory = factory
+        self._cm: Any = None
+
+    def __enter__(self) -> MockAS:
+        self._cm = contextmanager(self._factory)()
+        return self._cm.__enter__()  # type: ignore[no-any-return]
+
+    def __exit__(self, *exc: Any) -> Any:
+        cm, self._cm = self._cm, None
+        return cm.__exit__(*exc)
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        import functools
+        import inspect
+
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                with self:
+                    return await fn(*args, **kwargs)
+
+            return async_wrapper
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+def _state_for(config: MockASConfig | None, state: State | None, settings: dict[str, Any]) -> State:
+    if state is not None:
+        return state
+    from .app import make_config
+
+    return State(make_config(config, **settings))
+
+
+def attach_requests(mock: responses.RequestsMock, state: State, base_url: str) -> None:
+    """Register the mock's routes on an existing ``responses.RequestsMock``."""
+    router = _Router(state, base_url)
+
+    def callback(request: PreparedRequest) -> tuple[int, Any, bytes]:
+        status, headers, body = router.answer(
+            request.method or "GET", request.url or "", request.headers, _body_bytes(request.body)
+        )
+        return status, list(headers), body
+
+    for method in METHODS:
+        mock.add_callback(method, router.pattern, callback, content_type=None)
+
+
+def patch_requests(
+    config: MockASConfig | None = None,
+    *,
+    state: State | None = None,
+    base_url: str | None = None,
+    requests_mock: responses.RequestsMock | None = None,
+    **settings: Any,
+) -> _Patch:
+    """Answer ``requests`` calls to ``base_url`` in-process, as a context manager or decorator.
+
+    :param base_url: what to intercept (default :attr:`MockASConfig.base_url`, AM's docs host).
+    :param requests_mock: register on your own ``responses.RequestsMock`` instead of a new one;
+        calls to other URLs keep going to that mock's own routes.
+
+    >>> import requests
+    >>> with patch_requests(seed=1) as mock:
+    ...     requests.post(mock.token_url, data={"grant_type": "password", "username": "demo",
+    ...         "password": "Ch4ng31t", "client_id": "myClient", "client_secret": "forgerock"}).status_code
+    200
+    """
+
+    def factory() -> Iterator[MockAS]:
+        import responses
+
+        st = _state_for(config, state, settings)
+        base = base_url or st.config.base_url
+        owned = requests_mock is None
+        mock = responses.RequestsMock(assert_all_requests_are_fired=False) if owned else requests_mock
+        assert mock is not None
+        attach_requests(mock, st, base)
+        if owned:
+            mock.start()
+        try:
+            yield MockAS(st, base)
+        finally:
+            if owned:
+                mock.stop(allow_assert=False)
+                mock.reset()
+
+    return _Patch(factory)
+
+
+def patch_httpx(
+    config: MockASConfig | None = None,
+    *,
+    state: State | None = None,
+    base_url: str | None = None,
+    respx_mock: Any = None,
+    **settings: Any,
+) -> _Patch:
+    """Answer ``httpx`` calls (sync and async clients) to ``base_url`` in-process, through respx.
+
+    Needs the ``httpx`` extra: ``pip install 'mock-as[httpx]'``.
+    """
+
+    def factory() -> Iterator[MockAS]:
+        import httpx
+        import respx
+
+        st = _state_for(config, state, settings)
+        base = base_url or st.config.base_url
+        router = _Router(st, base)
+
+        def side_effect(request: httpx.Request) -> httpx.Response:
+            status, headers, body = router.answer(
+                request.method, str(request.url), request.headers, request.read()
+            )
+            return httpx.Response(status, headers=list(headers), content=body)
+
+        owned = respx_mock is None
+        mock = respx.mock(assert_all_called=False) if owned else respx_mock
+        mock.route(url__regex=router.pattern.pattern).mock(side_effect=side_effect)
+        if owned:
+            mock.start()
+        try:
+            yield MockAS(st, base)
+        finally:
+            if owned:
+                mock.stop(quiet=True)
+
+    return _Patch(factory)

@@ -1,0 +1,124 @@
+"""The live transport: the mock on a real localhost socket, served by waitress on a thread."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .config import MockASConfig
+from .errors import MockASError
+from .handle import MockAS
+from .state import State
+
+# Bounds that keep one bad client from hurting the others (waitress answers beyond them itself).
+SERVER_LIMITS: dict[str, Any] = {
+    "max_request_header_size": 64 * 1024,
+    "max_request_body_size": 1024 * 1024,
+    "channel_timeout": 30,
+    "connection_limit": 200,
+    "asyncore_use_poll": True,
+    "ident": "mock-as",
+}
+
+
+def make_wsgi_server(state: State, host: str, port: int, threads: int = 4) -> Any:
+    """A waitress server for the app over ``state``, bound but not yet running."""
+    from waitress.server import create_server
+
+    from .app import create_app
+
+    return create_server(create_app(state=state), host=host, port=port, threads=threads, **SERVER_LIMITS)
+
+
+class MockASServer(MockAS):
+    """The mock on ``http://127.0.0.1:<free port>``, running in a background thread.
+
+    :param config: what to serve; keyword ``settings`` (any :class:`MockASConfig` field) override it.
+    :param state: serve an existing state instead.
+
+    >>> import requests
+    >>> with MockASServer(seed=1) as server:
+    ...     requests.post(server.token_url, data={"grant_type": "password", "username": "demo",
+    ...         "password": "Ch4ng31t", "client_id": "myClient", "client_secret": "forgerock"}).json()["scope"]
+    'write'
+    """
+
+    def __init__(
+        self, config: MockASConfig | None = None, *, state: State | None = None, **settings: Any
+    ) -> None:
+        if state is None:
+            from .app import make_config
+
+            state = State(make_config(config, **settings))
+        super().__init__(state, "http://unstarted")
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> MockASServer:
+        """Bind and serve; raises :class:`MockASError` if already running."""
+        if self._server is not None:
+            raise MockASError("Server is already running")
+        cfg = self.state.config
+        self._server = make_wsgi_server(self.state, cfg.host, cfg.port)
+        port = self._server.effective_port
+        host = self._server.effective_host
+        shown = f"[{host}]" if ":" in host else host
+        self.base_url = f"http://{shown}:{port}{cfg.context_path.rstrip('/')}"
+        self._thread = threading.Thread(target=self._server.run, name="mock-as-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving and free the port (a no-op if not running)."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._server = self._thread = None
+
+        def close_all() -> None:  # runs on the server's own loop thread
+            for channel in list(server._map.values()):
+                channel.close()
+
+        # Stop accepting, let the workers finish what they hold (they wake the loop through the
+        # trigger, so it must outlive them), then close every channel: the loop's map empties and
+        # its thread ends.
+        from waitress import wasyncore
+
+        server.trigger.pull_trigger(lambda: wasyncore.dispatcher.close(server))
+        server.task_dispatcher.shutdown(timeout=timeout)
+        server.trigger.pull_trigger(close_all)
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                raise TimeoutError("mock-as server did not stop in time")
+
+    @property
+    def port(self) -> int:
+        """The port actually bound."""
+        if self._server is None:
+            raise MockASError("Server is not running")
+        return int(self._server.effective_port)
+
+    def __enter__(self) -> MockASServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextmanager
+def run_server(config: MockASConfig | None = None, **settings: Any) -> Iterator[MockASServer]:
+    """A live mock for the duration of a ``with`` block (or a decorated function).
+
+    >>> with run_server(seed=1) as mock:
+    ...     mock.token_url.endswith("/openam/oauth2/realms/root/access_token")
+    True
+    """
+    with MockASServer(config, **settings) as server:
+        yield server
