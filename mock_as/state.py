@@ -122,6 +122,9 @@ class State:
         self.journal: deque[Call] = deque(maxlen=JOURNAL_LIMIT)
         self.extensions: dict[str, Any] = {}
         self._build_initial()
+        from .extensions import install
+
+        install(self)
         self.reset()
 
     # -- set-up -------------------------------------------------------------------------------
@@ -162,10 +165,21 @@ class State:
 
     def reseed(self, seed: int) -> None:
         """Start again from another seed: new fake users, a new token sequence."""
+        self.reconfigure(dataclasses.replace(self.config, seed=seed))
+
+    def reconfigure(self, config: MockASConfig) -> None:
+        """Serve another configuration from now on (a per-test marker does this), then reset.
+        The context path cannot change under a running server."""
+        if config.context_path != self.config.context_path:
+            raise ConfigError("context_path cannot change at runtime")
         with self.lock:
-            self.config = dataclasses.replace(self.config, seed=seed)
-            self.seed = seed
-            self.random = TokenSource(seed)
+            if config == self.config:
+                self.reset()
+                return
+            self.config = config
+            if config.seed is not None and config.seed != self.seed:
+                self.seed = config.seed
+                self.random = TokenSource(config.seed)
             self._build_initial()
             self.reset()
 

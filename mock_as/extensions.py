@@ -1,0 +1,16 @@
+"""Optional behaviours hooked into the state when it is built (id tokens, JWT tokens, lockout, faults).
+
+Each feature module exposes ``install(state)``, which puts its hooks in ``state.extensions``; an
+extension with a ``reset()`` method is reset with the state.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .state import State
+
+
+def install(state: State) -> None:
+    """Install every feature's hooks on ``state``."""

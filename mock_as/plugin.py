@@ -1,0 +1,233 @@
+"""The pytest plugin: fixtures over one mock, served live or patched in-process.
+
+Loaded through the ``pytest11`` entry point; it imports nothing heavy until a fixture is used.
+
+| fixture            | scope    | gives                                                    |
+|--------------------|----------|----------------------------------------------------------|
+| mock_as_config     | session  | the :class:`MockASConfig` (override it in a conftest)    |
+| mock_as_state      | session  | the one :class:`State` every transport serves            |
+| mock_as_server     | session  | a running :class:`MockASServer` on 127.0.0.1             |
+| mock_as            | function | that server, reset (and reconfigured by the marker)      |
+| mock_as_requests   | function | the same state, ``requests`` patched in-process          |
+| mock_as_httpx      | function | the same state, ``httpx`` patched in-process (extra)     |
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .config import ClientConfig, MockASConfig, RealmConfig, UserConfig
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .handle import MockAS
+    from .server import MockASServer
+    from .state import State
+
+INI_OPTIONS = {
+    "mock_as_seed": "Seed for the mock's users and tokens (default 0).",
+    "mock_as_users": "Seeded fake users per realm (default 3).",
+    "mock_as_context_path": "AM's context path (default /openam).",
+    "mock_as_base_url": "The URL patched in-process (default https://openam.example.com:8443/openam).",
+    "mock_as_config": "A TOML file describing realms, clients, users and services.",
+}
+# Settings a marker may change for one test; the rest are fixed for the session's server.
+FIXED_SETTINGS = frozenset({"host", "port", "context_path"})
+MARKER_EXTRAS = frozenset(
+    {"access_token_lifetime", "refresh_token_lifetime", "extra_users", "extra_clients", "realm"}
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    for name, help_text in INI_OPTIONS.items():
+        parser.addini(name, help_text, default=None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "mock_as(**settings): per-test settings of the mock-as authorization server "
+        "(seed, users, realms, access_token_lifetime, extra_users, extra_clients …).",
+    )
+
+
+def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Suite-wide settings from ``MOCK_AS_*`` environment variables."""
+    out: dict[str, Any] = {}
+    for key, name, kind in (
+        ("MOCK_AS_SEED", "seed", int),
+        ("MOCK_AS_USERS", "users", int),
+        ("MOCK_AS_CONTEXT_PATH", "context_path", str),
+        ("MOCK_AS_BASE_URL", "base_url", str),
+        ("MOCK_AS_HOST", "host", str),
+        ("MOCK_AS_PORT", "port", int),
+        ("MOCK_AS_CONFIG", "config_file", str),
+    ):
+        raw = environ.get(key)
+        if raw:
+            try:
+                out[name] = kind(raw)
+            except ValueError:
+                raise ConfigError(f"{key}={raw!r} is not a valid {kind.__name__}") from None
+    return out
+
+
+def build_config(ini: Mapping[str, str | None], environ: Mapping[str, str]) -> MockASConfig:
+    """The suite's :class:`MockASConfig`: ini options over environment variables over defaults."""
+    settings = settings_from_env(environ)
+    for key, name, kind in (
+        ("mock_as_seed", "seed", int),
+        ("mock_as_users", "users", int),
+        ("mock_as_context_path", "context_path", str),
+        ("mock_as_base_url", "base_url", str),
+        ("mock_as_config", "config_file", str),
+    ):
+        raw = ini.get(key)
+        if raw:
+            try:
+                settings[name] = kind(raw)
+            except ValueError:
+                raise ConfigError(f"ini option {key}={raw!r} is not a valid {kind.__name__}") from None
+    base = MockASConfig(seed=0)
+    config_file = settings.pop("config_file", None)
+    if config_file:
+        from .configfile import load_config
+
+        base = load_config(config_file)
+        if base.seed is None:
+            base = dataclasses.replace(base, seed=0)
+    return dataclasses.replace(base, **settings)
+
+
+def apply_marker(config: MockASConfig, kwargs: Mapping[str, Any]) -> MockASConfig:
+    """``config`` with a ``@pytest.mark.mock_as(...)``'s settings applied."""
+    fixed = FIXED_SETTINGS & kwargs.keys()
+    if fixed:
+        raise ConfigError(f"mock_as marker cannot change {sorted(fixed)} (fixed for the session)")
+    fields = {f.name for f in dataclasses.fields(MockASConfig)}
+    unknown = set(kwargs) - fields - MARKER_EXTRAS
+    if unknown:
+        raise ConfigError(f"unknown mock_as marker setting(s) {sorted(unknown)}")
+    plain = {k: v for k, v in kwargs.items() if k in fields}
+    if "realms" in plain:
+        plain["realms"] = tuple(plain["realms"])
+    config = dataclasses.replace(config, **plain)
+    target = kwargs.get("realm", "/")
+    realm_changes: dict[str, Any] = {
+        k: kwargs[k] for k in ("access_token_lifetime", "refresh_token_lifetime") if k in kwargs
+    }
+    extra_users = tuple(_as(UserConfig, u) for u in kwargs.get("extra_users", ()))
+    extra_clients = tuple(_as(ClientConfig, c) for c in kwargs.get("extra_clients", ()))
+    if realm_changes or extra_users or extra_clients:
+        realms: list[RealmConfig] = []
+        for realm in config.realms:
+            realm = dataclasses.replace(realm, **realm_changes)
+            if realm.name.strip("/") == target.strip("/"):
+                realm = dataclasses.replace(
+                    realm, users=realm.users + extra_users, clients=realm.clients + extra_clients
+                )
+            realms.append(realm)
+        config = dataclasses.replace(config, realms=tuple(realms))
+    return config
+
+
+def _as(cls: type[Any], value: Any) -> Any:
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, Mapping):
+        data = dict(value)
+        for key in ("scopes", "default_scopes", "grant_types"):
+            if key in data:
+                data[key] = tuple(data[key])
+        return cls(**data)
+    raise ConfigError(f"expected a {cls.__name__} or a dict, got {value!r}")
+
+
+def _test_config(request: pytest.FixtureRequest, base: MockASConfig) -> MockASConfig:
+    marker = request.node.get_closest_marker("mock_as")
+    return base if marker is None else apply_marker(base, marker.kwargs)
+
+
+@pytest.fixture(scope="session")
+def mock_as_config(pytestconfig: pytest.Config) -> MockASConfig:
+    """Session-scoped :class:`~mock_as.MockASConfig` for every mock-as fixture.
+
+    Built from ini options (``mock_as_seed``, ``mock_as_users``, ``mock_as_context_path``,
+    ``mock_as_base_url``, ``mock_as_config``), then ``MOCK_AS_*`` environment variables, then
+    defaults (seed 0). Override this fixture in a conftest to configure the mock in code.
+    """
+    ini = {name: pytestconfig.getini(name) for name in INI_OPTIONS}
+    return build_config(ini, os.environ)
+
+
+@pytest.fixture(scope="session")
+def mock_as_state(mock_as_config: MockASConfig) -> State:
+    """Session-scoped :class:`~mock_as.State`: the one state the live and in-process fixtures share."""
+    from .state import State
+
+    return State(mock_as_config)
+
+
+@pytest.fixture(scope="session")
+def mock_as_server(mock_as_state: State) -> Iterator[MockASServer]:
+    """Session-scoped live :class:`~mock_as.MockASServer` on 127.0.0.1 and a free port (one per
+    xdist worker). Not reset between tests: use ``mock_as`` for that."""
+    from .server import MockASServer
+
+    with MockASServer(state=mock_as_state) as server:
+        yield server
+
+
+@pytest.fixture
+def mock_as(
+    request: pytest.FixtureRequest, mock_as_server: MockASServer, mock_as_config: MockASConfig
+) -> MockASServer:
+    """Function-scoped live mock: the session's server, reset to its seeded state before the test
+    and configured by any ``@pytest.mark.mock_as(...)`` marker. ``mock_as.token_url`` is its
+    top-level ``access_token`` URL."""
+    mock_as_server.state.reconfigure(_test_config(request, mock_as_config))
+    return mock_as_server
+
+
+@pytest.fixture
+def mock_as_requests(
+    request: pytest.FixtureRequest, mock_as_state: State, mock_as_config: MockASConfig
+) -> Iterator[MockAS]:
+    """Function-scoped in-process mock: ``requests`` calls to ``base_url`` (default
+    ``https://openam.example.com:8443/openam``) reach the same state with no socket; other URLs fail
+    with responses' connection error. Registered on responses' default mock, so ``@responses.activate``
+    and ``responses.add(...)`` in the same test work alongside it."""
+    import responses
+
+    from .patching import patch_requests
+
+    mock_as_state.reconfigure(_test_config(request, mock_as_config))
+    with patch_requests(state=mock_as_state, requests_mock=responses.mock) as handle:
+        responses.mock.start()
+        try:
+            yield handle
+        finally:
+            responses.mock.stop(allow_assert=False)
+            responses.mock.reset()
+
+
+@pytest.fixture
+def mock_as_httpx(
+    request: pytest.FixtureRequest, mock_as_state: State, mock_as_config: MockASConfig
+) -> Iterator[MockAS]:
+    """Function-scoped in-process mock for ``httpx`` (sync and async clients), through respx.
+    Needs ``pip install 'mock-as[httpx]'``."""
+    try:
+        import respx  # noqa: F401
+    except ImportError:
+        raise ConfigError("mock_as_httpx needs the httpx extra: pip install 'mock-as[httpx]'") from None
+    from .patching import patch_httpx
+
+    mock_as_state.reconfigure(_test_config(request, mock_as_config))
+    with patch_httpx(state=mock_as_state) as handle:
+        yield handle
