@@ -52,8 +52,9 @@ def realm_path(realm: str) -> str:
     return "/realms/root" + "".join(f"/realms/{p}" for p in parts)
 
 
-def parse_path(path: str) -> tuple[str, str] | None:
-    """``/oauth2/<realm part>/<endpoint>`` -> (realm, endpoint name), or ``None`` if it is not AM's."""
+def parse_path(path: str) -> tuple[str | None, str] | None:
+    """``/oauth2/<realm part>/<endpoint>`` -> (realm, endpoint name), or ``None`` if it is not AM's.
+    The realm is ``None`` when the realm part is malformed (AM: no such realm)."""
     if not path.startswith("/oauth2/"):
         return None
     segments = path[len("/oauth2/") :].split("/")
@@ -61,8 +62,7 @@ def parse_path(path: str) -> tuple[str, str] | None:
         if len(segments) >= size:
             name = _BY_SEGMENTS.get(tuple(segments[-size:]))
             if name is not None:
-                realm = _realm_from_segments(segments[:-size])
-                return None if realm is None else (realm, name)
+                return _realm_from_segments(segments[:-size]), name
     return None
 
 
@@ -127,7 +127,7 @@ def _dispatch(x: Exchange) -> Response:
     override = x.query_params.get("realm")
     if override:
         realm_name = normalise_realm(override)  # the query form overrides the path (reference §1.2)
-    realm = x.state.realms.get(realm_name)
+    realm = None if realm_name is None else x.state.realms.get(realm_name)
     if realm is None:
         raise NotFound("Realm not found")
     x.realm = realm

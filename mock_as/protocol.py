@@ -155,11 +155,11 @@ class Exchange:
         """The client this request authenticates as, or AM's ``invalid_client`` answer."""
         realm = self.realm
         assert realm is not None
-        header = self.headers.get("authorization", "")
-        basic = header[:6].lower() == "basic "
+        scheme, _, credentials = self.headers.get("authorization", "").strip().partition(" ")
+        basic = scheme.lower() == "basic"
         form_id = self.param("client_id")
         if basic:
-            client_id, secret = _decode_basic(header[6:], realm.name)
+            client_id, secret = _decode_basic(credentials, realm.name)
             if form_id is not None and form_id != client_id:
                 # OpenAM rejects two different identities in one request.
                 raise invalid_request("Client authentication failed")

@@ -1,0 +1,145 @@
+"""``mock-as``: the mock as a standalone server on localhost, for suites in any language and for people."""
+
+from __future__ import annotations
+
+import ipaddress
+import signal
+import sys
+from typing import Any
+
+import click
+
+from .config import MockASConfig
+from .errors import ConfigError
+
+DEFAULTS = MockASConfig()
+DEFAULT_PORT = 8080  # AM's documented HTTP port
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mock-as")
+def main() -> None:
+    """A test double of ForgeRock AM's OAuth 2.0 authorization server. Not for production."""
+
+
+@main.command()
+@click.option("-H", "--host", default=DEFAULTS.host, show_default=True, help="Address to bind.")
+@click.option(
+    "-p", "--port", type=int, default=DEFAULT_PORT, show_default=True, envvar="MOCK_AS_PORT",
+    help="Port to bind (0 picks a free one). Env: MOCK_AS_PORT.",
+)
+@click.option(
+    "--context-path", default=None, help=f"AM's context path.  [default: {DEFAULTS.context_path}]"
+)
+@click.option("--seed", type=int, default=None, help="Fixes users and tokens; a random one is printed if unset.")
+@click.option("--users", type=click.IntRange(0, 10_000), default=None,
+              help=f"Seeded fake users per realm.  [default: {DEFAULTS.users}]")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+              help="TOML file of realms, clients, users, services and lifetimes.")
+@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True, help="Worker threads.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the base URL.")
+def serve(
+    host: str,
+    port: int,
+    context_path: str | None,
+    seed: int | None,
+    users: int | None,
+    config_file: str | None,
+    threads: int,
+    quiet: bool,
+) -> None:
+    """Serve the mock until Ctrl-C or SIGTERM."""
+    from .state import State
+
+    overrides: dict[str, Any] = {"host": host, "port": port}
+    if context_path is not None:
+        overrides["context_path"] = "/" + context_path.strip("/") if context_path.strip("/") else ""
+    if seed is not None:
+        overrides["seed"] = seed
+    if users is not None:
+        overrides["users"] = users
+    try:
+        if config_file is not None:
+            from .configfile import load_config
+
+            config = load_config(config_file, **overrides)
+        else:
+            config = MockASConfig(**overrides)
+        state = State(config)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from e
+
+    from .server import make_wsgi_server
+
+    try:
+        server = make_wsgi_server(state, config.host, config.port, threads=threads)
+    except OSError as e:
+        raise click.ClickException(f"cannot listen on {config.host}:{config.port}: {e.strerror}") from e
+    shown = f"[{server.effective_host}]" if ":" in server.effective_host else server.effective_host
+    base = f"http://{shown}:{server.effective_port}{config.context_path}"
+    click.echo(base if quiet else banner(state, base))
+    if not _loopback(config.host):
+        click.echo(
+            f"WARNING: listening on {config.host}, reachable from other machines. "
+            "mock-as is a test double: it hands out tokens to anyone who asks.",
+            err=True,
+        )
+    sys.stdout.flush()
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.run()  # returns on KeyboardInterrupt, after stopping the workers
+    finally:
+        server.close()
+    click.echo("mock-as stopped", err=True)
+
+
+def banner(state: Any, base: str) -> str:
+    """What ``serve`` prints on start: where it listens, what it serves, how to reproduce the run."""
+    from .endpoints import realm_path
+
+    lines = [
+        f"mock-as {__import__('mock_as').__version__}: ForgeRock AM OAuth 2.0 test double (not for production)",
+        f"base URL   {base}",
+        f"seed       {state.seed}   (repeat this run with --seed {state.seed})",
+        "",
+    ]
+    for realm in state.realms.values():
+        lines.append(f"realm {realm.name}   token endpoint {base}/oauth2{realm_path(realm.name)}/access_token")
+        for c in realm.clients.values():
+            kind = "public" if c.secret is None else f"secret {c.secret}"
+            lines.append(
+                f"  client {c.client_id}  {kind}  scopes {' '.join(c.scopes) or '-'}  "
+                f"grants {' '.join(c.grant_types)}"
+            )
+        for u in realm.users.values():
+            lines.append(f"  user   {u.username}  password {u.password}")
+    example = {
+        "grant_type": "password",
+        "username": "demo",
+        "password": "Ch4ng31t",
+        "scope": "write",
+        "client_id": "myClient",
+        "client_secret": "forgerock",
+    }
+    root = state.realms.get("/")
+    if root is not None and "demo" in root.users and "myClient" in root.clients:
+        data = " ".join(f'--data "{k}={v}"' for k, v in example.items())
+        lines += ["", "try:", f"  curl --request POST {data} \\", f"    {base}/oauth2/realms/root/access_token"]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
