@@ -208,6 +208,10 @@ def mock_as_requests(
 
     mock_as_state.reconfigure(_test_config(request, mock_as_config))
     with patch_requests(state=mock_as_state, requests_mock=responses.mock) as handle:
+        if {"mock_as", "mock_as_server"} & set(request.fixturenames):
+            # The same test also talks to the live server: let those calls reach its socket.
+            server: MockASServer = request.getfixturevalue("mock_as_server")
+            responses.mock.add_passthru(server.base_url.rsplit("/", 1)[0] + "/")
         responses.mock.start()
         try:
             yield handle
