@@ -154,3 +154,10 @@ class MockAS:
     def reset(self) -> None:
         """Back to the seeded starting point (users, clients, tokens, clock, journal)."""
         self.state.reset()
+
+    def attach(self, requests_mock: Any) -> None:
+        """Serve this mock's state from your own ``responses.RequestsMock`` too, at this handle's
+        ``base_url`` (a mock started later shadows earlier ones, so it must know the routes)."""
+        from .patching import attach_requests
+
+        attach_requests(requests_mock, self.state, self.base_url)
