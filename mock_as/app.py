@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from .config import MockASConfig
 from .endpoints import handle
 from .errors import ConfigError
+from .faults import dropping_middleware, mark_drop
 from .state import State
 
 EXTENSION = "mock_as"
@@ -74,6 +75,9 @@ def create_app(config: MockASConfig | None = None, *, state: State | None = None
             request.get_data(cache=False),
             external_base(environ, ctx),
         )
+        if answer.action == "drop":  # an injected fault: no answer at all (see faults.dropping_middleware)
+            mark_drop(environ)
+            return Response(b"", 500)
         return Response(answer.body, answer.status, list(answer.headers))
 
     @app.errorhandler(HTTPException)
@@ -88,6 +92,7 @@ def create_app(config: MockASConfig | None = None, *, state: State | None = None
     from .control import control_api
 
     app.register_blueprint(control_api)
+    app.wsgi_app = dropping_middleware(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 

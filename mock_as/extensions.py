@@ -14,3 +14,7 @@ if TYPE_CHECKING:
 
 def install(state: State) -> None:
     """Install every feature's hooks on ``state``."""
+    from . import faults, lockout
+
+    lockout.install(state)
+    faults.install(state)

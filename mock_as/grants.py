@@ -104,6 +104,7 @@ def authenticate_owner(x: Exchange) -> UserConfig:
     user = realm.users.get(username)
     if guard is not None:
         guard(x, user, username, False)
+        user = realm.users.get(username)  # the check may have changed the account (a lock ran out)
     ok = (
         user is not None
         and not service.fail
@@ -119,6 +120,9 @@ def authenticate_owner(x: Exchange) -> UserConfig:
         raise invalid_grant(MODULE_MESSAGES[user.status]) if messages else invalid_grant()
     if user.password_expired:
         raise invalid_grant(PASSWORD_RESET_MESSAGE) if messages else invalid_grant()
+    succeeded: Callable[[Exchange, UserConfig], None] | None = x.state.extensions.get("owner_ok")
+    if succeeded is not None:
+        succeeded(x, user)  # AM clears the failure count on a successful login
     return user
 
 

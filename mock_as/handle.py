@@ -7,6 +7,8 @@ from typing import Any
 from .clock import Clock
 from .config import ClientConfig, RealmConfig, UserConfig
 from .endpoints import ENDPOINT_PATHS, realm_path
+from .faults import Fault, Faults
+from .lockout import Lockout, LockoutConfig, LockState
 from .state import Call, State, Token
 
 
@@ -152,8 +154,119 @@ class MockAS:
         ]
 
     def reset(self) -> None:
-        """Back to the seeded starting point (users, clients, tokens, clock, journal)."""
+        """Back to the seeded starting point (users, clients, tokens, clock, journal, faults, locks)."""
         self.state.reset()
+
+    # -- account lockout ----------------------------------------------------------------------
+
+    def set_lockout(
+        self,
+        realm: str = "/",
+        *,
+        enabled: bool = True,
+        failure_count: int = 5,
+        interval_minutes: float = 300,
+        duration_minutes: float = 0,
+    ) -> LockoutConfig:
+        """Turn on AM's login failure lockout in ``realm`` until the next reset (AM's defaults:
+        5 failures within 300 minutes lock the account until an administrator unlocks it)."""
+        lockout = LockoutConfig(
+            enabled=enabled,
+            failure_count=failure_count,
+            interval_minutes=interval_minutes,
+            duration_minutes=duration_minutes,
+        )
+        self.state.update_realm(realm, lockout=lockout)
+        return lockout
+
+    def lock_user(self, username: str, realm: str = "/") -> UserConfig:
+        """Lock an account as an administrator would, until :meth:`unlock_user`."""
+        return self._lockout.lock(realm, username)
+
+    def unlock_user(self, username: str, realm: str = "/") -> UserConfig:
+        """Unlock an account (locked by the lockout or by hand) and clear its failure count."""
+        return self._lockout.unlock(realm, username)
+
+    def lock_state(self, username: str, realm: str = "/") -> LockState:
+        """Whether the account is locked, until when, and the failures counted so far."""
+        return self._lockout.state_of(realm, username)
+
+    @property
+    def _lockout(self) -> Lockout:
+        return self.state.extensions["lockout"]  # type: ignore[no-any-return]
+
+    # -- fault injection ----------------------------------------------------------------------
+
+    def fail(
+        self,
+        endpoint: str | None = None,
+        *,
+        realm: str | None = None,
+        client_id: str | None = None,
+        username: str | None = None,
+        grant_type: str | None = None,
+        status: int | None = None,
+        error: str | None = None,
+        description: str | None = None,
+        body: str | bytes | dict[str, Any] | list[Any] | None = None,
+        content_type: str | None = None,
+        malformed: bool = False,
+        empty: bool = False,
+        drop: bool = False,
+        delay: float = 0.0,
+        retry_after: int | str | None = None,
+        times: int | None = 1,
+    ) -> Fault:
+        """Queue a fault for the next matching request(s) to AM's surface, and return it
+        (``fault.fired`` counts the hits).
+
+        ``am.fail("access_token")`` answers the next token call 400 ``invalid_grant``;
+        ``status=503``, ``retry_after=30``, ``body=…``, ``malformed=True``, ``empty=True`` or
+        ``drop=True`` change the answer; ``delay=0.5`` waits first (alone, it only slows AM's own
+        answer); ``times=None`` keeps it until :meth:`clear_faults`. ``realm``, ``client_id``,
+        ``username`` and ``grant_type`` narrow the requests it hits. See :mod:`mock_as.faults`."""
+        fault = Fault(
+            endpoint=endpoint,
+            realm=realm,
+            client_id=client_id,
+            username=username,
+            grant_type=grant_type,
+            status=status,
+            error=error,
+            description=description,
+            body=body,
+            content_type=content_type,
+            malformed=malformed,
+            empty=empty,
+            drop=drop,
+            delay=delay,
+            retry_after=retry_after,
+            times=times,
+        )
+        return self._faults.add(fault)
+
+    @property
+    def faults(self) -> list[Fault]:
+        """The faults queued since the last reset or :meth:`clear_faults`, spent ones included."""
+        return self._faults.all()
+
+    def clear_faults(self) -> None:
+        """Remove every queued fault."""
+        self._faults.clear()
+
+    @property
+    def _faults(self) -> Faults:
+        return self.state.extensions["faults"]  # type: ignore[no-any-return]
+
+    @property
+    def control_url(self) -> str:
+        """The control API's root on a live server (``http://127.0.0.1:<port>/__mock_as__``):
+        at the server's root, outside AM's context path."""
+        base = self.base_url
+        context = self.state.config.context_path.rstrip("/")
+        if context and base.endswith(context):
+            base = base[: -len(context)]
+        return f"{base}/__mock_as__"
 
     def attach(self, requests_mock: Any) -> None:
         """Serve this mock's state from your own ``responses.RequestsMock`` too, at this handle's

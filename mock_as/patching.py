@@ -11,7 +11,9 @@ from urllib.parse import urlsplit
 
 from .config import MockASConfig
 from .endpoints import handle
+from .faults import DROP, client_wait, httpx_timeout, requests_timeout
 from .handle import MockAS
+from .protocol import Response
 from .state import State
 
 if TYPE_CHECKING:
@@ -41,13 +43,17 @@ class _Router:
         self.base_path = parts.path
         self.pattern = re.compile(re.escape(self.base_url) + r"(?:[/?#].*)?\Z", re.S)
 
-    def answer(
-        self, method: str, url: str, headers: Any, body: bytes
-    ) -> tuple[int, tuple[tuple[str, str], ...], bytes]:
+    def respond(self, method: str, url: str, headers: Any, body: bytes) -> Response:
+        """AM's answer, with any transport action on it (a dropped connection)."""
         parts = urlsplit(url)
         path = parts.path[len(self.base_path) :] or "/"
         lowered = {k.lower(): v for k, v in headers.items()}
-        r = handle(self.state, method, path, parts.query, lowered, body, self.base_url)
+        return handle(self.state, method, path, parts.query, lowered, body, self.base_url)
+
+    def answer(
+        self, method: str, url: str, headers: Any, body: bytes
+    ) -> tuple[int, tuple[tuple[str, str], ...], bytes]:
+        r = self.respond(method, url, headers, body)
         return r.status, r.headers, r.body
 
 
@@ -118,11 +124,22 @@ def attach_requests(mock: responses.RequestsMock, state: State, base_url: str) -
     """Register the mock's route on an existing ``responses.RequestsMock``."""
     router = _Router(state, base_url)
 
-    def callback(request: PreparedRequest) -> tuple[int, Any, bytes]:
-        status, headers, body = router.answer(
-            request.method or "GET", request.url or "", request.headers, _body_bytes(request.body)
-        )
-        return status, list(headers), body
+    def callback(request: PreparedRequest) -> tuple[int, Any, bytes] | Exception:
+        import requests
+
+        # A fault's delay beyond the client's timeout, or a dropped connection, ends as the error
+        # requests raises on a real socket (responses raises an exception a callback returns).
+        with client_wait(requests_timeout(request)) as wait:
+            r = router.respond(
+                request.method or "GET", request.url or "", request.headers, _body_bytes(request.body)
+            )
+        if wait.timed_out:
+            return requests.ReadTimeout(f"mock-as: no answer within {wait.timeout} s", request=request)
+        if r.action == DROP:
+            return requests.ConnectionError(
+                "Connection aborted: remote end closed connection without response", request=request
+            )
+        return r.status, list(r.headers), r.body
 
     route = _route_class()(url=router.pattern, method="*", callback=callback, content_type=None)
     mock.add(route)
@@ -192,10 +209,13 @@ def patch_httpx(
         router = _Router(st, base)
 
         def side_effect(request: httpx.Request) -> httpx.Response:
-            status, headers, body = router.answer(
-                request.method, str(request.url), request.headers, request.read()
-            )
-            return httpx.Response(status, headers=list(headers), content=body)
+            with client_wait(httpx_timeout(request)) as wait:
+                r = router.respond(request.method, str(request.url), request.headers, request.read())
+            if wait.timed_out:
+                raise httpx.ReadTimeout(f"mock-as: no answer within {wait.timeout} s", request=request)
+            if r.action == DROP:
+                raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+            return httpx.Response(r.status, headers=list(r.headers), content=r.body)
 
         owned = respx_mock is None
         mock = respx.mock(assert_all_called=False) if owned else respx_mock

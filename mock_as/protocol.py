@@ -41,14 +41,21 @@ def _parse_form(raw: str) -> dict[str, str]:
 
 
 class Response:
-    """Status, headers and body: what both transports write back."""
+    """Status, headers and body: what both transports write back.
 
-    __slots__ = ("body", "headers", "status")
+    ``action`` asks the transport for something other than an answer: ``"drop"`` closes the
+    connection without one (a live server aborts the socket, in-process clients get a connection
+    error)."""
 
-    def __init__(self, status: int, headers: tuple[tuple[str, str], ...], body: bytes) -> None:
+    __slots__ = ("action", "body", "headers", "status")
+
+    def __init__(
+        self, status: int, headers: tuple[tuple[str, str], ...], body: bytes, action: str | None = None
+    ) -> None:
         self.status = status
         self.headers = headers
         self.body = body
+        self.action = action
 
     @classmethod
     def json(

@@ -1,0 +1,490 @@
+"""Fault injection: make AM's surface say no, fail, answer garbage, hang up or be slow, on purpose.
+
+A :class:`Fault` names which requests it hits (endpoint, realm, client, user, grant type; each
+``None`` matches anything) and what happens to them. Faults wait in a queue, in the order they were
+added; each request takes the first live fault that matches it. ``times=1`` fires once, ``times=N``
+N times, ``times=None`` until cleared. The queue empties with the state's reset.
+
+What a fault does, from its fields:
+
+* ``drop``: close the connection without an answer (live: the socket is closed; in-process:
+  ``requests.ConnectionError`` / ``httpx.RemoteProtocolError``).
+* ``empty``: an answer with an empty body (status 200 unless given).
+* ``malformed``: a JSON body cut short (status 200 unless given).
+* ``body`` (+ ``content_type``): that body (status 200 unless given).
+* otherwise an error in AM's format, ``{"error_description": …, "error": …}``, with ``status``
+  (default 400, or 429 with ``retry_after``) and ``error``/``description`` (default: AM's error for
+  that status, see :func:`default_error`).
+* ``delay`` seconds first, for any of the above. A fault with only a delay answers normally, late.
+* ``retry_after`` adds a ``Retry-After`` header.
+
+Delays are real waits. In-process, a delay longer than the client's read timeout ends in the
+client's own timeout error after that timeout, as it would on a socket.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus
+
+from .endpoints import ENDPOINT_PATHS
+from .errors import CLIENT_AUTH_FAILED, INVALID_GRANT, ConfigError, OAuthError, invalid_token
+from .protocol import Response
+from .state import normalise_realm
+
+if TYPE_CHECKING:
+    from .protocol import Exchange
+    from .state import State
+
+DROP = "drop"
+MAX_DELAY = 300.0
+JSON = "application/json"
+TEXT = "text/plain; charset=utf-8"
+# Endpoints a resource server calls with a bearer token: their 401 is invalid_token, not invalid_client.
+BEARER_ENDPOINTS = frozenset({"tokeninfo", "userinfo", "idtokeninfo"})
+# A token answer and an error answer, cut off mid-value.
+_MALFORMED_OK = b'{"access_token":"sbQZuveFumUDV5R1vVBl6QAGNB8","scope":"wr'
+_MALFORMED_ERROR = b'{"error_description":"The provided access grant is inv'
+
+MATCH_FIELDS = ("endpoint", "realm", "client_id", "username", "grant_type")
+ACTION_FIELDS = (
+    "status",
+    "error",
+    "description",
+    "body",
+    "content_type",
+    "malformed",
+    "empty",
+    "drop",
+    "delay",
+    "retry_after",
+    "times",
+)
+INPUT_FIELDS = MATCH_FIELDS + ACTION_FIELDS
+
+
+def default_error(status: int, endpoint: str | None = None) -> tuple[str, str]:
+    """AM's ``error`` and ``error_description`` for a status the caller gave without them.
+
+    400 is the password grant's ``invalid_grant``; 401 is ``invalid_client`` (``invalid_token`` on
+    tokeninfo, userinfo and idtokeninfo); 429 and 503 are ``temporarily_unavailable``; other
+    statuses are ``invalid_request`` (4xx) or ``server_error`` (5xx) with the reason phrase.
+    """
+    if status == 400:
+        return "invalid_grant", INVALID_GRANT
+    if status == 401:
+        if endpoint in BEARER_ENDPOINTS:
+            e = invalid_token()
+            return e.error, e.description
+        return "invalid_client", CLIENT_AUTH_FAILED
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    if status in (429, 503):
+        return "temporarily_unavailable", phrase
+    named = {403: "access_denied", 404: "not_found", 405: "method_not_allowed"}
+    if status in named:
+        return named[status], phrase
+    return ("server_error" if status >= 500 else "invalid_request"), phrase
+
+
+def _check_str(name: str, value: Any) -> None:
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ConfigError(f"{name}: expected a non-empty string, got {value!r}")
+
+
+def _check_flag(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name}: expected true or false, got {value!r}")
+
+
+@dataclass(kw_only=True, eq=False)
+class Fault:
+    """One injected fault: which requests it hits and what they get instead of AM's answer.
+
+    :param endpoint: one of ``access_token``, ``tokeninfo``, ``introspect``, ``revoke``,
+        ``userinfo``, ``idtokeninfo``, ``openid-configuration``, ``jwk_uri``; ``None``: any.
+    :param realm: ``/``, ``/customers`` …; ``None``: any.
+    :param client_id: the client id the request sends (form, query or Basic header); ``None``: any.
+    :param username: the ``username`` parameter; ``None``: any.
+    :param grant_type: the ``grant_type`` parameter; ``None``: any.
+    :param status: the HTTP status (200–599); ``None`` picks one (see the module's docs).
+    :param error: the OAuth ``error`` code of an error answer.
+    :param description: its ``error_description``.
+    :param body: a body to send instead (text, bytes, or a dict/list sent as JSON).
+    :param content_type: the body's media type (default JSON for dict/list, text otherwise).
+    :param malformed: send a JSON body cut short.
+    :param empty: send an empty body.
+    :param drop: close the connection without an answer.
+    :param delay: seconds to wait first (at most 300).
+    :param retry_after: a ``Retry-After`` value (seconds, or an HTTP date).
+    :param times: how many requests it hits; ``None`` until it is cleared.
+    """
+
+    endpoint: str | None = None
+    realm: str | None = None
+    client_id: str | None = None
+    username: str | None = None
+    grant_type: str | None = None
+    status: int | None = None
+    error: str | None = None
+    description: str | None = None
+    body: str | bytes | dict[str, Any] | list[Any] | None = None
+    content_type: str | None = None
+    malformed: bool = False
+    empty: bool = False
+    drop: bool = False
+    delay: float = 0.0
+    retry_after: int | str | None = None
+    times: int | None = 1
+    id: int = 0
+    fired: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        for name in ("endpoint", "realm", "client_id", "username", "grant_type", "error", "description"):
+            _check_str(name, getattr(self, name))
+        _check_str("content_type", self.content_type)
+        if self.endpoint is not None and self.endpoint not in ENDPOINT_PATHS:
+            raise ConfigError(f"endpoint: {self.endpoint!r} is not one of {', '.join(ENDPOINT_PATHS)}")
+        if self.realm is not None:
+            self.realm = normalise_realm(self.realm)
+        for name in ("malformed", "empty", "drop"):
+            _check_flag(name, getattr(self, name))
+        if self.body is not None and not isinstance(self.body, str | bytes | dict | list):
+            raise ConfigError(f"body: expected text, bytes or a JSON object/array, got {self.body!r}")
+        if isinstance(self.delay, bool) or not isinstance(self.delay, int | float) or not math.isfinite(self.delay):
+            raise ConfigError(f"delay: expected a number of seconds, got {self.delay!r}")
+        if not 0 <= self.delay <= MAX_DELAY:
+            raise ConfigError(f"delay: must be between 0 and {MAX_DELAY:g} seconds, got {self.delay!r}")
+        self.delay = float(self.delay)
+        if self.times is not None and (isinstance(self.times, bool) or not isinstance(self.times, int)):
+            raise ConfigError(f"times: expected a whole number or null (until cleared), got {self.times!r}")
+        if self.times is not None and self.times < 1:
+            raise ConfigError(f"times: must be at least 1 (or null, until cleared), got {self.times!r}")
+        if self.retry_after is not None:
+            valid = (
+                isinstance(self.retry_after, int) and not isinstance(self.retry_after, bool) and self.retry_after >= 0
+            ) or (isinstance(self.retry_after, str) and self.retry_after.strip() != "")
+            if not valid:
+                raise ConfigError(f"retry_after: expected seconds (>= 0) or an HTTP date, got {self.retry_after!r}")
+        if self.status is not None and (
+            isinstance(self.status, bool) or not isinstance(self.status, int) or not 200 <= self.status <= 599
+        ):
+            raise ConfigError(f"status: expected an HTTP status from 200 to 599, got {self.status!r}")
+        shapes = [n for n in ("drop", "empty", "malformed") if getattr(self, n)]
+        if self.body is not None:
+            shapes.append("body")
+        if len(shapes) > 1:
+            raise ConfigError(f"{' and '.join(shapes)}: a fault sends one kind of answer, pick one")
+        if shapes and (self.error is not None or self.description is not None):
+            raise ConfigError(f"error/description: only for an error answer, not with {shapes[0]}")
+        if self.drop and (self.status is not None or self.retry_after is not None or self.content_type):
+            raise ConfigError("drop: a dropped connection sends nothing (no status, headers or body)")
+        if self.content_type is not None and not shapes:
+            raise ConfigError("content_type: only with body, empty or malformed")
+        if self.status is None and not self.drop:
+            if shapes:
+                self.status = 200
+            elif self.retry_after is not None:
+                self.status = 429
+            elif self.error is not None or self.description is not None or self.delay == 0:
+                self.status = 400
+            # else: a delay alone, then AM's own answer
+
+    # -- reading ------------------------------------------------------------------------------
+
+    @property
+    def remaining(self) -> int | None:
+        """How many more requests it will hit (``None``: until cleared)."""
+        return None if self.times is None else max(0, self.times - self.fired)
+
+    @property
+    def active(self) -> bool:
+        """Whether it still waits for a request."""
+        remaining = self.remaining
+        return remaining is None or remaining > 0
+
+    @property
+    def kind(self) -> str:
+        """``drop``, ``empty``, ``malformed``, ``body``, ``error`` or ``delay`` (late, but AM's answer)."""
+        if self.drop:
+            return "drop"
+        if self.empty:
+            return "empty"
+        if self.malformed:
+            return "malformed"
+        if self.body is not None:
+            return "body"
+        return "delay" if self.status is None else "error"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of the control API (what it accepts, plus ``id``, ``kind``, ``fired``,
+        ``remaining``)."""
+        out: dict[str, Any] = {"id": self.id, "kind": self.kind}
+        for name in INPUT_FIELDS:
+            out[name] = getattr(self, name)
+        if isinstance(self.body, bytes):
+            out["body"] = self.body.decode("utf-8", "replace")
+        out["fired"] = self.fired
+        out["remaining"] = self.remaining
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Fault:
+        """A fault from the control API's JSON; :class:`ConfigError` names any bad key."""
+        unknown = sorted(set(data) - set(INPUT_FIELDS))
+        if unknown:
+            raise ConfigError(f"{unknown[0]}: unknown key (expected one of {', '.join(INPUT_FIELDS)})")
+        return cls(**data)
+
+    # -- firing -------------------------------------------------------------------------------
+
+    def matches(self, x: Exchange) -> bool:
+        """Whether the request ``x`` (realm and endpoint resolved) is one this fault hits."""
+        if self.endpoint is not None and x.endpoint != self.endpoint:
+            return False
+        if self.realm is not None and (x.realm is None or x.realm.name != self.realm):
+            return False
+        if self.client_id is not None and request_client_id(x) != self.client_id:
+            return False
+        if self.username is not None and x.param("username") != self.username:
+            return False
+        return self.grant_type is None or x.param("grant_type") == self.grant_type
+
+    def answer(self, x: Exchange) -> Response | None:
+        """Wait out the delay, then the answer to send (``None``: AM's own answer).
+        An error answer is raised as :class:`OAuthError`, so the journal records its code."""
+        if self.delay > 0:
+            _wait(self.delay)
+        if self.drop:
+            return Response(0, (), b"", action=DROP)
+        status = self.status
+        if status is None:
+            return None
+        extra: tuple[tuple[str, str], ...] = ()
+        if self.retry_after is not None:
+            extra = (("Retry-After", str(self.retry_after)),)
+        if self.empty:
+            return Response(status, (("Content-Type", self.content_type or JSON), *extra), b"")
+        if self.malformed:
+            payload = _MALFORMED_OK if status < 400 else _MALFORMED_ERROR
+            return Response(status, (("Content-Type", self.content_type or JSON), *extra), payload)
+        if self.body is not None:
+            payload, media = _encode(self.body)
+            return Response(status, (("Content-Type", self.content_type or media), *extra), payload)
+        error, description = default_error(status, x.endpoint)
+        if self.error is not None:
+            error = self.error
+            description = self.description if self.description is not None else HTTPStatus(status).phrase
+        elif self.description is not None:
+            description = self.description
+        if status == 401 and error == "invalid_client" and _basic_credentials(x) is not None:
+            # AM challenges a client that authenticated with Basic (reference §3).
+            realm = x.realm.name if x.realm is not None else "/"
+            extra = (("WWW-Authenticate", f'Basic realm="{realm}"'), *extra)
+        raise OAuthError(error, description, status, extra)
+
+
+def _encode(body: str | bytes | dict[str, Any] | list[Any]) -> tuple[bytes, str]:
+    if isinstance(body, bytes):
+        return body, TEXT
+    if isinstance(body, str):
+        return body.encode("utf-8"), TEXT
+    return json.dumps(body, separators=(",", ":")).encode(), JSON
+
+
+def _basic_credentials(x: Exchange) -> tuple[str, str] | None:
+    scheme, _, encoded = x.headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        raw = base64.b64decode(encoded.strip() + "=" * (-len(encoded.strip()) % 4), validate=True)
+        client_id, _, secret = raw.decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+def request_client_id(x: Exchange) -> str | None:
+    """The client id a request names: the ``client_id`` parameter, else the Basic header's."""
+    named = x.param("client_id")
+    if named is not None:
+        return named
+    basic = _basic_credentials(x)
+    return None if basic is None else basic[0]
+
+
+# -- waiting, and what an in-process client would do meanwhile ------------------------------------
+
+
+@dataclass(slots=True)
+class ClientWait:
+    """How long an in-process client waits for an answer, and whether a delay outlasted it."""
+
+    timeout: float | None
+    timed_out: bool = False
+
+
+_CLIENT: ContextVar[ClientWait | None] = ContextVar("mock_as_client_wait", default=None)
+
+
+@contextmanager
+def client_wait(timeout: float | None) -> Iterator[ClientWait]:
+    """Around one in-process request: a delay longer than ``timeout`` sleeps only ``timeout`` and
+    marks the request timed out, for the transport to raise the client's timeout error."""
+    wait = ClientWait(timeout)
+    token = _CLIENT.set(wait)
+    try:
+        yield wait
+    finally:
+        _CLIENT.reset(token)
+
+
+def _wait(seconds: float) -> None:
+    client = _CLIENT.get()
+    if client is not None and client.timeout is not None and seconds >= client.timeout:
+        time.sleep(max(0.0, client.timeout))
+        client.timed_out = True
+        return
+    time.sleep(seconds)
+
+
+def requests_timeout(request: Any) -> float | None:
+    """The read timeout a ``requests`` call was made with (responses keeps its keyword arguments)."""
+    kwargs = getattr(request, "req_kwargs", None) or {}
+    timeout = kwargs.get("timeout")
+    if isinstance(timeout, tuple):
+        timeout = timeout[1]
+    return None if timeout is None else float(timeout)
+
+
+def httpx_timeout(request: Any) -> float | None:
+    """The read timeout of an ``httpx`` request."""
+    timeout = request.extensions.get("timeout") or {}
+    read = timeout.get("read")
+    return None if read is None else float(read)
+
+
+# -- the live server: closing a connection without an answer ---------------------------------------
+
+DROP_KEY = "mock_as.drop"
+
+
+def mark_drop(environ: dict[str, Any]) -> None:
+    """Tell :func:`dropping_middleware` to close this request's connection without an answer."""
+    environ[DROP_KEY] = True
+
+
+def dropping_middleware(app: Any) -> Any:
+    """Wrap a WSGI app so a request marked with :func:`mark_drop` gets no answer at all.
+
+    Under waitress the request ends in its "client disconnected" path, which closes the connection
+    before a byte is written. Under a server that exposes the socket (werkzeug's) the socket is
+    shut down. Elsewhere the server sees an error (most answer 500)."""
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        result = app(environ, start_response)
+        if not environ.get(DROP_KEY):
+            return result
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+        _abort(environ)
+        return result  # pragma: no cover - _abort always raises
+
+    return wsgi
+
+
+def _abort(environ: dict[str, Any]) -> None:
+    if "waitress.client_disconnected" in environ:
+        from waitress.channel import ClientDisconnected
+
+        raise ClientDisconnected("mock-as: dropped the connection (injected fault)")
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        import socket
+
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    raise ConnectionAbortedError("mock-as: dropped the connection (injected fault)")
+
+
+# -- the queue ----------------------------------------------------------------------------------
+
+
+class Faults:
+    """The queue of faults, installed as ``state.extensions["faults"]``; reset with the state."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self._next_id = 1
+
+    def reset(self) -> None:
+        """Empty the queue and restart the ids at 1."""
+        with self._lock:
+            self._faults = []
+            self._next_id = 1
+
+    def add(self, fault: Fault) -> Fault:
+        """Queue ``fault`` behind the others; it gets the next id."""
+        with self._lock:
+            fault.id = self._next_id
+            self._next_id += 1
+            self._faults.append(fault)
+        return fault
+
+    def remove(self, fault_id: int) -> bool:
+        """Take the fault with that id out of the queue; ``False`` if there is none."""
+        with self._lock:
+            kept = [f for f in self._faults if f.id != fault_id]
+            found = len(kept) != len(self._faults)
+            self._faults = kept
+        return found
+
+    def clear(self) -> None:
+        """Take every fault out of the queue."""
+        with self._lock:
+            self._faults = []
+
+    def all(self) -> list[Fault]:
+        """Every fault since the last reset or clear, spent ones (``remaining == 0``) included."""
+        with self._lock:
+            return list(self._faults)
+
+    def get(self, fault_id: int) -> Fault | None:
+        """The fault with that id, or ``None``."""
+        with self._lock:
+            return next((f for f in self._faults if f.id == fault_id), None)
+
+    def take(self, x: Exchange) -> Response | None:
+        """The hook the endpoints call once the realm is known: the first live fault matching ``x``
+        fires (``None`` when none does, or when it only delays)."""
+        with self._lock:
+            chosen = next((f for f in self._faults if f.active and f.matches(x)), None)
+            if chosen is None:
+                return None
+            chosen.fired += 1
+        return chosen.answer(x)
+
+
+def install(state: State) -> Faults:
+    """Put the fault queue in ``state.extensions``."""
+    faults = Faults()
+    state.extensions["faults"] = faults
+    return faults
+
