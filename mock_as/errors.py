@@ -13,6 +13,15 @@ class ConfigError(MockASError):
     """A configuration (file, marker or keyword) is invalid; the message names the key."""
 
 
+_MARKUP = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def json_body(payload: object) -> bytes:
+    """Compact JSON with ``<``, ``>`` and ``&`` written as escapes: an error that quotes the request
+    (a rejected scope, a method) then never carries markup, and every JSON parser reads the same text."""
+    return json.dumps(payload, separators=(",", ":")).translate(_MARKUP).encode()
+
+
 class OAuthError(Exception):
     """An error AM answers with: ``{"error_description": …, "error": …}`` and a status (RFC 6749 §5.2).
 
@@ -34,9 +43,7 @@ class OAuthError(Exception):
 
     def body(self) -> bytes:
         """The JSON body, in AM's key order."""
-        return json.dumps(
-            {"error_description": self.description, "error": self.error}, separators=(",", ":")
-        ).encode()
+        return json_body({"error_description": self.description, "error": self.error})
 
 
 class NotFound(Exception):
@@ -47,9 +54,7 @@ class NotFound(Exception):
         self.message = message
 
     def body(self) -> bytes:
-        return json.dumps(
-            {"code": 404, "reason": "Not Found", "message": self.message}, separators=(",", ":")
-        ).encode()
+        return json_body({"code": 404, "reason": "Not Found", "message": self.message})
 
 
 INVALID_GRANT = "The provided access grant is invalid, expired, or revoked."
