@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import math
 import threading
@@ -120,7 +121,7 @@ class Fault:
     :param client_id: the client id the request sends (form, query or Basic header); ``None``: any.
     :param username: the ``username`` parameter; ``None``: any.
     :param grant_type: the ``grant_type`` parameter; ``None``: any.
-    :param status: the HTTP status (200–599); ``None`` picks one (see the module's docs).
+    :param status: the HTTP status (200-599); ``None`` picks one (see the module's docs).
     :param error: the OAuth ``error`` code of an error answer.
     :param description: its ``error_description``.
     :param body: a body to send instead (text, bytes, or a dict/list sent as JSON).
@@ -164,7 +165,11 @@ class Fault:
             _check_flag(name, getattr(self, name))
         if self.body is not None and not isinstance(self.body, str | bytes | dict | list):
             raise ConfigError(f"body: expected text, bytes or a JSON object/array, got {self.body!r}")
-        if isinstance(self.delay, bool) or not isinstance(self.delay, int | float) or not math.isfinite(self.delay):
+        if (
+            isinstance(self.delay, bool)
+            or not isinstance(self.delay, int | float)
+            or not math.isfinite(self.delay)
+        ):
             raise ConfigError(f"delay: expected a number of seconds, got {self.delay!r}")
         if not 0 <= self.delay <= MAX_DELAY:
             raise ConfigError(f"delay: must be between 0 and {MAX_DELAY:g} seconds, got {self.delay!r}")
@@ -175,10 +180,14 @@ class Fault:
             raise ConfigError(f"times: must be at least 1 (or null, until cleared), got {self.times!r}")
         if self.retry_after is not None:
             valid = (
-                isinstance(self.retry_after, int) and not isinstance(self.retry_after, bool) and self.retry_after >= 0
+                isinstance(self.retry_after, int)
+                and not isinstance(self.retry_after, bool)
+                and self.retry_after >= 0
             ) or (isinstance(self.retry_after, str) and self.retry_after.strip() != "")
             if not valid:
-                raise ConfigError(f"retry_after: expected seconds (>= 0) or an HTTP date, got {self.retry_after!r}")
+                raise ConfigError(
+                    f"retry_after: expected seconds (>= 0) or an HTTP date, got {self.retry_after!r}"
+                )
         if self.status is not None and (
             isinstance(self.status, bool) or not isinstance(self.status, int) or not 200 <= self.status <= 599
         ):
@@ -409,17 +418,15 @@ def dropping_middleware(app: Any) -> Any:
 
 def _abort(environ: dict[str, Any]) -> None:
     if "waitress.client_disconnected" in environ:
-        from waitress.channel import ClientDisconnected
+        from waitress.channel import ClientDisconnected  # type: ignore[import-untyped]
 
         raise ClientDisconnected("mock-as: dropped the connection (injected fault)")
     sock = environ.get("werkzeug.socket")
     if sock is not None:
         import socket
 
-        try:
+        with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
     raise ConnectionAbortedError("mock-as: dropped the connection (injected fault)")
 
 
@@ -487,4 +494,3 @@ def install(state: State) -> Faults:
     faults = Faults()
     state.extensions["faults"] = faults
     return faults
-

@@ -214,7 +214,9 @@ def patch_httpx(
             if wait.timed_out:
                 raise httpx.ReadTimeout(f"mock-as: no answer within {wait.timeout} s", request=request)
             if r.action == DROP:
-                raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+                raise httpx.RemoteProtocolError(
+                    "Server disconnected without sending a response.", request=request
+                )
             return httpx.Response(r.status, headers=list(r.headers), content=r.body)
 
         owned = respx_mock is None

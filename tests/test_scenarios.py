@@ -101,7 +101,9 @@ def test_failures_lock_the_account_until_an_administrator_unlocks_it(am):
     assert am.lock_state("demo").failures == 2
     fail_times(am, 1)
     state = am.lock_state("demo")
-    assert state.locked and state.locked_until is None and state.locked_at == am.clock.now()
+    assert state.locked
+    assert state.locked_until is None
+    assert state.locked_at == am.clock.now()
     # the right password no longer works; AM's default text hides why
     assert post(am).json() == INVALID_GRANT
     am.configure_realm(module_messages=True)
@@ -201,7 +203,8 @@ def test_a_sticky_fault_answers_until_cleared(am):
     am.fail(status=500, times=None)
     for _ in range(3):
         assert post(am).json() == {"error_description": "Internal Server Error", "error": "server_error"}
-    assert am.faults[0].fired == 3 and am.faults[0].remaining is None
+    assert am.faults[0].fired == 3
+    assert am.faults[0].remaining is None
     am.clear_faults()
     assert am.faults == []
     assert post(am).status_code == 200
@@ -289,7 +292,8 @@ def test_a_custom_body(am):
     assert r.text == "<html><body>Bad Gateway</body></html>"
     am.fail(body={"access_token": "x", "token_type": "Bearer"})  # a token answer missing expires_in
     r = post(am)
-    assert r.status_code == 200 and r.headers["Content-Type"] == "application/json"
+    assert r.status_code == 200
+    assert r.headers["Content-Type"] == "application/json"
     assert r.json() == {"access_token": "x", "token_type": "Bearer"}
 
 
@@ -323,11 +327,13 @@ def test_a_dropped_connection(am):
 
 def test_a_delay_then_ams_own_answer(am):
     fault = am.fail(delay=0.05)
-    assert fault.kind == "delay" and fault.status is None
+    assert fault.kind == "delay"
+    assert fault.status is None
     started = time.monotonic()
     r = post(am)
     assert time.monotonic() - started >= 0.05
-    assert r.status_code == 200 and "access_token" in r.json()
+    assert r.status_code == 200
+    assert "access_token" in r.json()
     assert fault.fired == 1
 
 
@@ -391,7 +397,8 @@ def test_httpx_async_sees_faults(am_httpx):
 
     am_httpx.fail(status=503, retry_after=1)
     r = asyncio.run(_async_post(am_httpx.token_url))
-    assert r.status_code == 503 and r.headers["retry-after"] == "1"
+    assert r.status_code == 503
+    assert r.headers["retry-after"] == "1"
 
 
 # -- what a fault may be ------------------------------------------------------------------------------
