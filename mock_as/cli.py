@@ -84,23 +84,25 @@ def serve(
         server = make_wsgi_server(state, config.host, config.port, threads=threads)
     except OSError as e:
         raise click.ClickException(f"cannot listen on {config.host}:{config.port}: {e.strerror}") from e
-    shown = f"[{server.effective_host}]" if ":" in server.effective_host else server.effective_host
-    base = f"http://{shown}:{server.effective_port}{config.context_path}"
-    click.echo(base if quiet else banner(state, base))
-    if not _loopback(config.host):
-        click.echo(
-            f"WARNING: listening on {config.host}, reachable from other machines. "
-            "mock-as is a test double: it hands out tokens to anyone who asks.",
-            err=True,
-        )
-    sys.stdout.flush()
 
     def stop(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, stop)  # before "ready" is printed: a caller may stop us at once
+    shown = f"[{server.effective_host}]" if ":" in server.effective_host else server.effective_host
+    base = f"http://{shown}:{server.effective_port}{config.context_path}"
     try:
+        click.echo(base if quiet else banner(state, base))
+        if not _loopback(config.host):
+            click.echo(
+                f"WARNING: listening on {config.host}, reachable from other machines. "
+                "mock-as is a test double: it hands out tokens to anyone who asks.",
+                err=True,
+            )
+        sys.stdout.flush()
         server.run()  # returns on KeyboardInterrupt, after stopping the workers
+    except KeyboardInterrupt:  # stopped before the loop started
+        server.task_dispatcher.shutdown()
     finally:
         server.close()
     click.echo("mock-as stopped", err=True)
@@ -138,6 +140,7 @@ def banner(state: Any, base: str) -> str:
     if root is not None and "demo" in root.users and "myClient" in root.clients:
         data = " ".join(f'--data "{k}={v}"' for k, v in example.items())
         lines += ["", "try:", f"  curl --request POST {data} \\", f"    {base}/oauth2/realms/root/access_token"]
+    lines += ["", "ready (Ctrl-C or SIGTERM stops it)"]
     return "\n".join(lines)
 
 
