@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,12 @@ def make_wsgi_server(state: State, host: str, port: int, threads: int = 4) -> An
 
     from .app import create_app
 
+    # waitress warns "Task queue depth is N" on every request that waits for a worker: under load
+    # that is one log line per request, which costs throughput and buries real messages. Silence
+    # them, unless the application set that logger's level itself.
+    queue_log = logging.getLogger("waitress.queue")
+    if queue_log.level == logging.NOTSET:
+        queue_log.setLevel(logging.ERROR)
     return create_server(create_app(state=state), host=host, port=port, threads=threads, **SERVER_LIMITS)
 
 
