@@ -15,6 +15,7 @@ UserStatus = Literal["active", "inactive", "locked"]
 ServiceKind = Literal["chain", "tree"]
 TokenFormat = Literal["opaque", "jwt"]
 AuthMethod = Literal["client_secret_basic", "client_secret_post", "none"]
+SigningAlg = Literal["RS256", "ES256"]
 
 DEFAULT_BASE_URL = "https://openam.example.com:8443/openam"
 DEFAULT_CONTEXT_PATH = "/openam"
@@ -121,6 +122,7 @@ class RealmConfig:
     :param issue_refresh_token_on_refresh: "Issue Refresh Tokens on Refreshing Access Tokens" (rotation).
     :param module_messages: "Enable auth module messages for Password Credentials Grant".
     :param token_format: ``opaque`` (server-side, AM's default) or ``jwt`` (client-based tokens).
+    :param id_token_lifetime: seconds an id_token lives (AM's ``jwtTokenLifetime``, default 3600).
     :param lockout: the login failure lockout settings.
     :param fake_users: how many seeded fake users to add; ``None`` uses :attr:`MockASConfig.users`.
     """
@@ -137,6 +139,7 @@ class RealmConfig:
     issue_refresh_token_on_refresh: bool = True
     module_messages: bool = False
     token_format: TokenFormat = "opaque"
+    id_token_lifetime: int = 3600
     lockout: LockoutConfig = field(default_factory=LockoutConfig)
     fake_users: int | None = None
 
@@ -183,6 +186,11 @@ class MockASConfig:
     :param host: the address the live server binds.
     :param port: the live server's port (0 picks a free one).
     :param clock_start: freeze the clock at this epoch instant; ``None`` follows wall-clock time.
+    :param signing_key_pem: the key that signs id_tokens and client-based tokens: PEM text, or the
+        path of a PEM file (an unencrypted RSA key of 2048+ bits, or an EC P-256 key); ``None``
+        derives one from the seed.
+    :param signing_alg: ``RS256`` (the default) or ``ES256`` for a seed-derived key; with
+        ``signing_key_pem`` the key's type decides and this may only confirm it.
     """
 
     seed: int | None = None
@@ -195,3 +203,5 @@ class MockASConfig:
     host: str = "127.0.0.1"
     port: int = 0
     clock_start: float | None = None
+    signing_key_pem: str | None = None
+    signing_alg: SigningAlg | None = None

@@ -18,3 +18,8 @@ def install(state: State) -> None:
 
     lockout.install(state)
     faults.install(state)
+    from . import keys, oidc, tokens_jwt
+
+    keys.install(state)  # first: the token formats and id_tokens sign with its key
+    tokens_jwt.install(state)
+    oidc.install(state)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Literal
 
 from .clock import Clock
 from .config import ClientConfig, RealmConfig, UserConfig
 from .endpoints import ENDPOINT_PATHS, realm_path
+from .errors import ConfigError
 from .faults import Fault, Faults
 from .lockout import Lockout, LockoutConfig, LockState
 from .state import Call, State, Token
@@ -137,8 +139,99 @@ class MockAS:
     # -- tokens and journal -------------------------------------------------------------------
 
     def token(self, token_id: str) -> Token | None:
-        """The live token with that id (``None`` if unknown, revoked or expired)."""
-        return self.state.find(token_id)
+        """The live token with that id, or behind that client-based JWT (``None`` if unknown,
+        revoked or expired)."""
+        from .tokens_jwt import resolve
+
+        return self.state.find(resolve(self.state, token_id) if "." in token_id else token_id)
+
+    def mint_token(
+        self,
+        username: str | None = "demo",
+        client_id: str = "myClient",
+        scopes: str | Iterable[str] = ("write",),
+        *,
+        realm: str = "/",
+        lifetime: float | None = None,
+        expires_in: float | None = None,
+        expired: bool = False,
+        kind: Literal["access_token", "refresh_token"] = "access_token",
+        grant_type: str | None = None,
+    ) -> str:
+        """Issue a token directly, as if a grant had run, and return the string a client would hold:
+        a resource server's test needs no token request.
+
+        :param username: the resource owner, a user of ``realm``; ``None`` mints a client-credentials
+            token whose subject is the client itself.
+        :param client_id: a client of ``realm`` (AM rejects the tokens of a deleted client).
+        :param scopes: the granted scopes, a sequence or a space-separated string; they are not
+            checked against the client's allowed scopes.
+        :param realm: the realm that issues it.
+        :param lifetime: seconds; by default the client's or realm's lifetime for ``kind``. ``-1``
+            never expires.
+        :param expires_in: seconds left on the mock's clock (the token was issued ``lifetime -
+            expires_in`` ago). Like AM, endpoints then report one second less.
+        :param expired: the token ran out a second ago (issued ``lifetime + 1`` seconds ago).
+        :param kind: ``access_token`` or ``refresh_token``.
+        :param grant_type: what tokeninfo reports; ``password`` by default, ``client_credentials``
+            when ``username`` is ``None``.
+        :returns: the token id, or a signed JWT when the realm's ``token_format`` is ``jwt``.
+
+        >>> from mock_as import State, MockASConfig
+        >>> mock = MockAS(State(MockASConfig(seed=1)), "https://openam.example.com:8443/openam")
+        >>> token = mock.mint_token("demo", scopes="write mail", expires_in=30)
+        >>> mock.token(token).scopes, mock.token(token).expires_in(mock.clock.now()) in (29, 30)
+        (('write', 'mail'), True)
+        """
+        from .grants import lifetimes
+        from .tokens_jwt import present
+
+        state = self.state
+        where = state.realm(realm)
+        client = where.clients.get(client_id)
+        if client is None:
+            raise ConfigError(f"no client {client_id!r} in realm {where.name!r}")
+        if username is not None and username not in where.users:
+            raise ConfigError(f"no user {username!r} in realm {where.name!r}")
+        if kind not in ("access_token", "refresh_token"):
+            raise ConfigError(f"kind must be 'access_token' or 'refresh_token', not {kind!r}")
+        if expired and expires_in is not None:
+            raise ConfigError("pass expired=True or expires_in, not both")
+        access_life, refresh_life = lifetimes(where, client)
+        default = access_life if kind == "access_token" else refresh_life
+        life = float(default if lifetime is None else lifetime)
+        if life < 0 and (expired or expires_in is not None):
+            raise ConfigError("a token that never expires cannot be expired or about to expire")
+        remaining = -1.0 if expired else life if expires_in is None else float(expires_in)
+        if life >= 0 and remaining > life:
+            raise ConfigError(f"expires_in={expires_in} is longer than the lifetime {life:g}")
+        now = state.clock.now()
+        token = state.issue(
+            kind=kind,
+            realm=where.name,
+            client_id=client.client_id,
+            username=client.client_id if username is None else username,
+            scopes=tuple(dict.fromkeys(scopes.split() if isinstance(scopes, str) else scopes)),
+            grant_type=grant_type or ("client_credentials" if username is None else "password"),
+            lifetime=life,
+            now=now if life < 0 else now - (life - remaining),
+        )
+        return present(state, self.base_url, token)
+
+    def issuer(self, realm: str = "/") -> str:
+        """The ``iss`` of the realm's id_tokens and client-based tokens, as this handle's clients
+        see it: ``<base_url>/oauth2`` for the top realm, ``…/oauth2/realms/root/realms/<name>`` below."""
+        from .tokens_jwt import issuer_url
+
+        return issuer_url(self.state, self.base_url, self.state.realm(realm).name)
+
+    @property
+    def jwks(self) -> dict[str, Any]:
+        """The JWK set published at ``/oauth2/connect/jwk_uri``: the key that verifies id_tokens and
+        client-based tokens."""
+        from .keys import signing_key
+
+        return dict(signing_key(self.state).jwks())
 
     @property
     def calls(self) -> list[Call]:
