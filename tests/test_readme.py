@@ -1,0 +1,34 @@
+"""The README's examples run as written: every python block holding a test is a downstream test file."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+TEST_BLOCKS = [b for b in BLOCKS if re.search(r"^def test_", b, re.M)]
+
+
+def test_readme_has_examples():
+    assert len(TEST_BLOCKS) >= 3
+
+
+@pytest.mark.parametrize("block", TEST_BLOCKS, ids=[re.search(r"def (test_\w+)", b)[1] for b in TEST_BLOCKS])
+def test_readme_example_passes(pytester, block):
+    if "curl" in block and shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    body = block.replace("    ...\n", "    pass\n")
+    pytester.makepyfile(test_example=body)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning")
+    result.assert_outcomes(passed=len(re.findall(r"^def test_", body, re.M)))
+
+
+def test_outside_pytest_snippet_runs():
+    block = next(b for b in BLOCKS if "run_server(seed=1)" in b)
+    namespace: dict[str, object] = {}
+    exec(compile(block, "README", "exec"), namespace)  # the live server starts, prints and stops
+    namespace["check"]()  # the decorated function runs inside the patch
