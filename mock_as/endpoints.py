@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 
 from .errors import NotFound, OAuthError, invalid_request
 from .grants import GRANT_HANDLERS
+from .limits import oversize
 from .protocol import NO_STORE, Exchange, Response
 from .state import Call, State, normalise_realm
 
@@ -92,7 +93,10 @@ def handle(
     Never raises: every failure is an answer in AM's format."""
     x = Exchange(state, method, path, query, headers, body, base_url)
     error = None
+    too_big = oversize(path, query, headers, body)
     try:
+        if too_big is not None:
+            raise too_big
         response = _dispatch(x)
     except OAuthError as e:
         error = e.error
@@ -110,7 +114,7 @@ def handle(
             path=path,
             endpoint=x.endpoint,
             realm=x.realm.name if x.realm is not None else None,
-            params=x.redacted_params(),
+            params={} if too_big is not None else x.redacted_params(),
             status=response.status,
             error=error,
             time=x.now,

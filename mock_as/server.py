@@ -9,14 +9,17 @@ from contextlib import contextmanager
 from typing import Any
 
 from .config import MockASConfig
-from .errors import MockASError
+from .errors import MockASError, OAuthError
 from .handle import MockAS
+from .limits import MAX_BODY_BYTES, MAX_HEADER_BYTES
+from .protocol import NO_STORE
 from .state import State
 
-# Bounds that keep one bad client from hurting the others (waitress answers beyond them itself).
+# Bounds that keep one bad client from hurting the others (waitress answers beyond them itself;
+# it refuses a head or body of its limit or more, the mock's caps are the largest accepted).
 SERVER_LIMITS: dict[str, Any] = {
-    "max_request_header_size": 64 * 1024,
-    "max_request_body_size": 1024 * 1024,
+    "max_request_header_size": MAX_HEADER_BYTES + 1,
+    "max_request_body_size": MAX_BODY_BYTES + 1,
     "channel_timeout": 30,
     "connection_limit": 200,
     "asyncore_use_poll": True,
@@ -36,7 +39,38 @@ def make_wsgi_server(state: State, host: str, port: int, threads: int = 4) -> An
     queue_log = logging.getLogger("waitress.queue")
     if queue_log.level == logging.NOTSET:
         queue_log.setLevel(logging.ERROR)
-    return create_server(create_app(state=state), host=host, port=port, threads=threads, **SERVER_LIMITS)
+    app = create_app(state=state)
+    server = create_server(app, host=host, port=port, threads=threads, **SERVER_LIMITS)
+    _answer_rejects_in_json(server)
+    return server
+
+
+def _answer_rejects_in_json(server: Any) -> None:
+    """Have waitress answer what it rejects before the app sees it (a broken request line or
+    header, an over-size head or body, an unknown transfer coding) in AM's error JSON, with its
+    status, instead of its plain-text page, which quotes the offending request line."""
+    from waitress.channel import HTTPChannel
+    from waitress.task import ErrorTask
+
+    class JSONErrorTask(ErrorTask):  # type: ignore[misc]
+        def execute(self) -> None:
+            e = self.request.error
+            error = "server_error" if e.code == 500 else "invalid_request"
+            body = OAuthError(error, e.reason, e.code).body()  # the fixed reason phrase, not e.body
+            self.status = f"{e.code} {e.reason}"
+            self.response_headers.extend(NO_STORE)
+            self.set_close_on_finish()
+            self.content_length = len(body)
+            self.write(body)
+
+    class JSONErrorChannel(HTTPChannel):  # type: ignore[misc]
+        error_task_class = JSONErrorTask
+
+    # One listening server, or several (a host name with IPv4 and IPv6 addresses) in one map.
+    sockets = getattr(server, "map", None) or {0: server}
+    for listener in sockets.values():
+        if hasattr(listener, "channel_class"):
+            listener.channel_class = JSONErrorChannel
 
 
 class MockASServer(MockAS):
