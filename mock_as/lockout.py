@@ -132,7 +132,10 @@ class Lockout:
         with self.state.lock:
             realm = self.state.realm(realm).name
             user = self._user(realm, username)
+            record = self._records.get((realm, username))
             if user.status == LOCKED:
+                if record is not None and record.locked_at is not None:
+                    record.until = until  # an administrator's lock replaces a timed one
                 return user
             record = self._records.setdefault((realm, username), _Record())
             return self._lock(realm, user, record, self.state.clock.now(), until)

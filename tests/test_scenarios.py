@@ -75,6 +75,15 @@ def test_lock_and_unlock_by_hand(am):
     assert post(am).status_code == 200
 
 
+def test_locking_by_hand_makes_a_timed_lock_last_until_unlocked(am):
+    am.set_lockout(failure_count=1, duration_minutes=1)
+    fail_times(am, 1)
+    am.lock_user("demo")
+    am.clock.advance(3600)
+    assert am.lock_state("demo").locked
+    assert post(am).json() == INVALID_GRANT
+
+
 def test_unlock_restores_the_status_before_the_lock(am):
     am.set_lockout(failure_count=1)
     am.set_user("demo", status="inactive")
