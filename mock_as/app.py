@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import PathConverter, Rule
 
 from .config import MockASConfig
 from .endpoints import handle
@@ -61,9 +62,6 @@ def create_app(config: MockASConfig | None = None, *, state: State | None = None
     app = Flask("mock_as")
     app.extensions[EXTENSION] = state
 
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-
-    @app.route(f"{ctx}/oauth2/<path:rest>", methods=methods)
     def oauth2(rest: str) -> Response:
         environ = request.environ
         answer = handle(
@@ -80,6 +78,12 @@ def create_app(config: MockASConfig | None = None, *, state: State | None = None
             return Response(b"", 500)
         return Response(answer.body, answer.status, list(answer.headers))
 
+    # Every method and every path below /oauth2 goes to AM's router, as in-process: werkzeug would
+    # otherwise answer a method it was not told of itself, and a doubled slash with an HTML redirect.
+    app.url_map.converters["am_rest"] = _AnyRest
+    app.url_map.add(Rule(f"{ctx}/oauth2/<am_rest:rest>", endpoint="oauth2", merge_slashes=False))
+    app.view_functions["oauth2"] = oauth2
+
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> Response:
         # Paths outside AM's surface still answer in JSON, never an HTML page echoing the request.
@@ -94,6 +98,13 @@ def create_app(config: MockASConfig | None = None, *, state: State | None = None
     app.register_blueprint(control_api)
     app.wsgi_app = dropping_middleware(app.wsgi_app)  # type: ignore[method-assign]
     return app
+
+
+class _AnyRest(PathConverter):
+    """The rest of the path, empty or starting with a slash included."""
+
+    regex = ".*"
+    part_isolating = False
 
 
 class _Headers(dict[str, str]):

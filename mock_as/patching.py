@@ -7,13 +7,14 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .config import MockASConfig
 from .endpoints import handle
+from .errors import OAuthError
 from .faults import DROP, client_wait, httpx_timeout, requests_timeout
 from .handle import MockAS
-from .protocol import Response
+from .protocol import NO_STORE, Response
 from .state import State
 
 if TYPE_CHECKING:
@@ -33,6 +34,17 @@ def _body_bytes(body: Any) -> bytes:
     return b"".join(_body_bytes(chunk) for chunk in body)  # a generator body
 
 
+def _latin1(value: str | bytes) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+# RFC 9110 §5.1, §5.5: what an HTTP server accepts as a header name and value. A live server
+# refuses anything else before the app sees it, so the in-process transport does the same.
+_FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+BAD_REQUEST = Response(400, NO_STORE, OAuthError("invalid_request", "Bad Request").body())
+
+
 class _Router:
     """Maps a URL under ``base_url`` to AM's surface and answers it from ``state``."""
 
@@ -46,8 +58,13 @@ class _Router:
     def respond(self, method: str, url: str, headers: Any, body: bytes) -> Response:
         """AM's answer, with any transport action on it (a dropped connection)."""
         parts = urlsplit(url)
-        path = parts.path[len(self.base_path) :] or "/"
-        lowered = {k.lower(): v for k, v in headers.items()}
+        # What a WSGI server hands the app: the path percent-decoded and read as UTF-8, the query as
+        # sent, header bytes read as Latin-1 without the whitespace around them. The live transport
+        # then sees the very same request.
+        path = unquote(parts.path[len(self.base_path) :], errors="replace") or "/"
+        lowered = {_latin1(k).lower(): _latin1(v).strip(" \t") for k, v in headers.items()}
+        if not all(_FIELD_NAME.fullmatch(k) and _FIELD_VALUE.fullmatch(v) for k, v in lowered.items()):
+            return BAD_REQUEST
         return handle(self.state, method, path, parts.query, lowered, body, self.base_url)
 
     def answer(
