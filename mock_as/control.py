@@ -25,7 +25,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from .config import ClientConfig, LockoutConfig, RealmConfig, UserConfig
 from .configfile import _build, _convert
-from .errors import ConfigError
+from .errors import ConfigError, json_body
 from .faults import Fault, Faults
 from .lockout import Lockout
 
@@ -79,7 +79,8 @@ def _reply(payload: Any, status: int = 200, headers: Mapping[str, str] | None = 
     if payload is None:
         response = FlaskResponse(b"", status)
     else:
-        response = FlaskResponse(json.dumps(payload).encode(), status, content_type="application/json")
+        # escaped: an error may quote the request (a path, a key) and must never carry markup
+        response = FlaskResponse(json_body(payload), status, content_type="application/json")
     response.headers["Cache-Control"] = "no-store"
     for key, value in (headers or {}).items():
         response.headers[key] = value

@@ -108,3 +108,20 @@ def test_paths_outside_am_answer_json_without_echo(mock_as):
     r = requests.get(f"{root}/{quote(MARKUP)}")
     assert r.status_code == 404
     assert r.json() == {"code": 404, "reason": "Not Found", "message": "Not Found"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", f"/__mock_as__/{quote(MARKUP)}", None),
+        ("POST", "/__mock_as__/users", {MARKUP: 1}),
+        ("GET", f"/__mock_as__/users/{quote(MARKUP)}", None),
+        ("POST", "/__mock_as__/clock/advance", {"seconds": MARKUP}),
+    ],
+)
+def test_control_api_errors_never_echo_markup(mock_as, method, path, body):
+    root = mock_as.base_url.rsplit("/", 1)[0]
+    r = requests.request(method, root + path, json=body)
+    assert 400 <= r.status_code < 500
+    assert b"<" not in r.content, r.content
+    assert MARKUP in r.json()["error_description"]
