@@ -6,8 +6,17 @@ optionally frozen at one instant, so a test never sleeps to make a token expire.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+
+
+def _instant(value: float) -> float:
+    """``value`` as a reading of the clock: a finite number (token lifetimes are added to it)."""
+    instant = float(value)
+    if not math.isfinite(instant):
+        raise ValueError(f"the mock's clock cannot read {value!r}")
+    return instant
 
 
 class Clock:
@@ -26,7 +35,7 @@ class Clock:
     def __init__(self, start: float | None = None) -> None:
         self._lock = threading.Lock()
         self._offset = 0.0
-        self._frozen_at: float | None = None if start is None else float(start)
+        self._frozen_at: float | None = None if start is None else _instant(start)
 
     def now(self) -> float:
         """The current instant as the mock sees it."""
@@ -36,17 +45,19 @@ class Clock:
         return time.time() + self._offset
 
     def advance(self, seconds: float) -> None:
-        """Move the clock forward (or back, with a negative number) by ``seconds``."""
+        """Move the clock forward (or back, with a negative number) by ``seconds``; a move that
+        would leave it beyond any finite instant raises :class:`ValueError`."""
         with self._lock:
             if self._frozen_at is not None:
-                self._frozen_at += seconds
+                self._frozen_at = _instant(self._frozen_at + seconds)
             else:
+                _instant(time.time() + self._offset + seconds)
                 self._offset += seconds
 
     def freeze(self, at: float | None = None) -> None:
         """Stop the clock at ``at`` (default: now) until :meth:`unfreeze`."""
         with self._lock:
-            self._frozen_at = self.now() if at is None else float(at)
+            self._frozen_at = self.now() if at is None else _instant(at)
 
     def unfreeze(self) -> None:
         """Let the clock run again from where it stands."""
@@ -64,4 +75,4 @@ class Clock:
         """Back to wall-clock time (or frozen at ``start``), with no offset."""
         with self._lock:
             self._offset = 0.0
-            self._frozen_at = None if start is None else float(start)
+            self._frozen_at = None if start is None else _instant(start)

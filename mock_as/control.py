@@ -471,9 +471,12 @@ def advance_clock() -> FlaskResponse:
     data = _body()
     _only(data, ("seconds",), "clock/advance")
     seconds = data.get("seconds")
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds):
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         raise _bad(f"seconds: expected a number, got {seconds!r}")
-    _state().clock.advance(float(seconds))
+    try:
+        _state().clock.advance(float(seconds))
+    except (ValueError, OverflowError):  # not finite, or it would leave every finite instant behind
+        raise _bad(f"seconds: expected a number that keeps the clock finite, got {seconds!r}") from None
     return _reply(_clock_json())
 
 
