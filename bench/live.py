@@ -1,0 +1,322 @@
+"""Live: ``mock-as serve`` under concurrent load vs a canned-JSON server and ``oauth2-mock-server``.
+
+All three servers run on 127.0.0.1 for the whole section. ``wrk`` POSTs the ROPC form to each in
+turn, round after round, rotating the order; the ratios are medians of per-round ratios. Then, to
+explain the gap to the canned server, the per-request cost of each WSGI application is measured in
+process with no socket (the mock's Flask app, the canned app, and the endpoint code alone).
+
+Needs ``wrk`` (``apt-get install -y wrk``); the peer needs Node and ``npm ci --prefix bench/peers``.
+Run alone: ``python bench/live.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from common import (
+    FORM_TYPE,
+    HERE,
+    TOKEN_BODY,
+    TOKEN_PATH,
+    Row,
+    fmt_ratio,
+    fmt_us,
+    interleaved,
+    log,
+    median,
+    per_call,
+    ratio_of,
+    skipped,
+)
+from load import READY_REGEX, LoadError, process_output, run_wrk, start_process, stop_process
+
+SECTION = "Live"
+PEER_GOAL = 1.5
+CONNECTIONS = 16
+WRK_THREADS = 2
+#: ``mock-as serve -q`` prints only its base URL; the port is read from it.
+MOCK_READY = r"^http://127\.0\.0\.1:(?P<port>\d+)\S*\s*$"
+PEER_DIR = HERE / "peers"
+
+
+def mock_command() -> list[str]:
+    """How to run ``mock-as``: the console script beside this interpreter, else on ``PATH``, else
+    ``python -m mock_as``."""
+    beside = Path(sys.executable).with_name("mock-as")
+    if beside.exists():
+        return [str(beside)]
+    found = shutil.which("mock-as")
+    return [found] if found else [sys.executable, "-m", "mock_as"]
+
+
+def peer_missing() -> str | None:
+    """Why the npm peer cannot run here, or ``None`` if it can."""
+    if shutil.which("node") is None:
+        return "Node.js not found (`apt-get install -y nodejs npm`, then `npm ci --prefix bench/peers`)"
+    if not (PEER_DIR / "node_modules" / "oauth2-mock-server" / "package.json").exists():
+        return "oauth2-mock-server not installed: `npm ci --prefix bench/peers`"
+    return None
+
+
+def peer_version() -> str | None:
+    """The installed ``oauth2-mock-server`` version."""
+    path = PEER_DIR / "node_modules" / "oauth2-mock-server" / "package.json"
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8"))["version"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+@dataclass
+class Subject:
+    """A server under load: how to start it and where its token endpoint is."""
+
+    name: str
+    label: str
+    command: list[str]
+    ready: str
+    path: str
+
+
+def subjects(with_peer: bool) -> list[Subject]:
+    """The mock, the canned baseline and (if it can run) the peer."""
+    out = [
+        Subject(
+            "mock", "`mock-as serve`", [*mock_command(), "serve", "-p", "0", "-q", "--seed", "0"],
+            MOCK_READY, "/openam" + TOKEN_PATH,
+        ),
+        Subject(
+            "canned", "canned JSON (waitress)",
+            [sys.executable, str(HERE / "canned_server.py"), "0", "--quiet-queue"], READY_REGEX, "/token",
+        ),
+    ]
+    if with_peer:
+        out.append(
+            Subject(
+                "peer", "`oauth2-mock-server`", ["node", str(PEER_DIR / "axa_server.js"), "0"],
+                READY_REGEX, "/token",
+            )
+        )
+    return out
+
+
+def post_token(port: int, path: str) -> tuple[int, dict[str, Any]]:
+    """One ROPC POST; (status, JSON body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("POST", path, TOKEN_BODY, {"Content-Type": FORM_TYPE})
+        response = conn.getresponse()
+        raw = response.read()
+    finally:
+        conn.close()
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = {"raw": raw[:200].decode("latin-1")}
+    return response.status, body
+
+
+def load_rounds(quick: bool) -> list[Row]:
+    """Start the servers, check each answers the ROPC POST, then the interleaved wrk rounds."""
+    if shutil.which("wrk") is None:
+        return [skipped(SECTION, "throughput and latency under load", "wrk not found: `apt-get install -y wrk`")]
+    missing = peer_missing()
+    rows: list[Row] = []
+    if missing is not None:
+        rows.append(skipped(SECTION, "throughput vs `oauth2-mock-server` (password grant)", missing))
+    rounds, seconds = (3, 2) if quick else (5, 4)
+    running: dict[str, tuple[Subject, subprocess.Popen[str], str]] = {}
+    try:
+        for subject in subjects(missing is None):
+            proc, port = start_process(subject.command, subject.ready, timeout=30)
+            url = f"http://127.0.0.1:{port}{subject.path}"
+            running[subject.name] = (subject, proc, url)
+            status, body = post_token(port, subject.path)
+            if status != 200 or "access_token" not in body:
+                raise LoadError(f"{subject.name} answered {status} {body} to the ROPC POST")
+        for name, (_, _, url) in running.items():
+            log(f"live: warming {name}")
+            run_wrk(url, TOKEN_BODY, duration=1, connections=CONNECTIONS, threads=WRK_THREADS)
+        mock_proc = running["mock"][1]
+        lines_before = len(process_output(mock_proc))
+
+        def wrk_of(name: str) -> Callable[[], Any]:
+            def go() -> Any:
+                log(f"live: wrk {seconds}s against {name}")
+                return run_wrk(running[name][2], TOKEN_BODY, duration=seconds,
+                               connections=CONNECTIONS, threads=WRK_THREADS)
+            return go
+
+        results = interleaved({name: wrk_of(name) for name in running}, rounds)
+        mock_log_lines = len(process_output(mock_proc)) - lines_before
+    finally:
+        for _, proc, _ in running.values():
+            stop_process(proc)
+    rows.extend(_load_rows(results, rounds, seconds, mock_log_lines))
+    return rows
+
+
+def _cell(label: str, runs: list[dict[str, Any]]) -> str:
+    rps = median([r["requests_per_sec"] for r in runs])
+    p50 = median([r["p50_ms"] for r in runs])
+    p99 = median([r["p99_ms"] for r in runs])
+    return f"{label} {rps:,.0f} req/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+
+
+def _load_rows(results: dict[str, list[Any]], rounds: int, seconds: int, log_lines: int) -> list[Row]:
+    rows: list[Row] = []
+    mock = results["mock"]
+    errors = {
+        name: sum(r["non_2xx"] + r["socket_errors"] for r in runs) for name, runs in results.items()
+    }
+    setup = f"wrk {CONNECTIONS} connections, {WRK_THREADS} threads, {rounds} interleaved rounds of {seconds} s"
+    clean = ", ".join(f"{name} {count}" for name, count in errors.items())
+    mock_rps = [r["requests_per_sec"] for r in mock]
+    data = dict(results)
+    if "peer" in results:
+        peer = results["peer"]
+        peer_rps = [r["requests_per_sec"] for r in peer]
+        ratio = ratio_of(mock_rps, peer_rps)
+        per_round = [m / p for m, p in zip(mock_rps, peer_rps, strict=True)]
+        p99_ratio = ratio_of([r["p99_ms"] for r in peer], [r["p99_ms"] for r in mock])
+        rows.append(
+            Row(
+                SECTION,
+                "ROPC under load: throughput vs `oauth2-mock-server` (password grant)",
+                _cell("peer", peer),
+                _cell("mock", mock),
+                fmt_ratio(ratio),
+                f"≥ {PEER_GOAL:.1f}× req/s",
+                ratio >= PEER_GOAL,
+                f"{setup}; per-round ratios {min(per_round):.2f}–{max(per_round):.2f}; the peer's p99 is "
+                f"{fmt_ratio(p99_ratio)} the mock's; non-2xx + socket errors: {clean}",
+                {"ratio": ratio, "p99_peer_over_mock": p99_ratio, "runs": data},
+            )
+        )
+    canned = results["canned"]
+    canned_rps = [r["requests_per_sec"] for r in canned]
+    ratio = ratio_of(mock_rps, canned_rps)
+    rows.append(
+        Row(
+            SECTION,
+            "ROPC under load: throughput vs a canned-JSON server on the same waitress",
+            _cell("canned", canned),
+            _cell("mock", mock),
+            fmt_ratio(ratio),
+            note=f"{setup}; what the mock's work costs on the same WSGI server (see the next row); "
+            f"log lines the mock wrote under load: {log_lines}",
+            data={"ratio": ratio, "runs": data, "mock_log_lines": log_lines},
+        )
+    )
+    return rows
+
+
+# -- the per-request cost of each WSGI application, no socket ---------------------------------------
+
+
+def _wsgi_caller(app: Any, environ: dict[str, Any], body: bytes) -> Callable[[], object]:
+    """One full WSGI request to ``app``: a fresh environ and input, the answer read and closed."""
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        if not status.startswith("200"):
+            raise RuntimeError(f"WSGI app answered {status}")
+        return None
+
+    def call() -> object:
+        env = dict(environ)
+        env["wsgi.input"] = io.BytesIO(body)
+        answer: Iterable[bytes] = app(env, start_response)
+        try:
+            return b"".join(answer)
+        finally:
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
+
+    return call
+
+
+def wsgi_breakdown(quick: bool) -> list[Row]:
+    """The mock's Flask app vs the canned WSGI app vs the endpoint code, per request, in process."""
+    from mock_as import MockASConfig, State, create_app
+    from mock_as.endpoints import handle
+    from werkzeug.test import EnvironBuilder
+
+    import canned_server
+
+    body = TOKEN_BODY.encode()
+    state = State(MockASConfig(seed=0))
+    environ = EnvironBuilder(
+        path="/openam" + TOKEN_PATH, method="POST", data=body, content_type=FORM_TYPE,
+        base_url="http://127.0.0.1:8080",
+    ).get_environ()
+    flask_call = _wsgi_caller(create_app(state=state), environ, body)
+    canned_call = _wsgi_caller(canned_server.app, environ, body)
+    headers = {"content-type": FORM_TYPE, "host": "127.0.0.1:8080"}
+
+    def endpoint_call() -> object:
+        return handle(state, "POST", TOKEN_PATH, "", headers, body, "http://127.0.0.1:8080/openam")
+
+    calls = 1000 if quick else 3000
+
+    def batch(fn: Callable[[], object]) -> Callable[[], float]:
+        def go() -> float:
+            state.reset()
+            return per_call(fn, calls)
+        return go
+
+    for fn in (flask_call, canned_call, endpoint_call):
+        per_call(fn, 200)
+    got = interleaved(
+        {"canned": batch(canned_call), "flask": batch(flask_call), "endpoint": batch(endpoint_call)},
+        7 if quick else 15,
+    )
+    canned_s, flask_s, endpoint_s = (median(got[k]) for k in ("canned", "flask", "endpoint"))
+    framework_s = flask_s - endpoint_s
+    return [
+        Row(
+            SECTION,
+            "per request with no socket: the mock's Flask app vs the canned WSGI app",
+            f"canned app {fmt_us(canned_s)}",
+            f"Flask app {fmt_us(flask_s)}",
+            note=(
+                f"of the Flask app's {fmt_us(flask_s)}: endpoint code {fmt_us(endpoint_s)}, "
+                f"Flask/Werkzeug request handling {fmt_us(framework_s)} "
+                f"({framework_s / flask_s:.0%}); the canned app does no work at all; waitress adds "
+                f"the same socket and HTTP cost to both"
+            ),
+            data={k + "_s": v for k, v in got.items()},
+        )
+    ]
+
+
+def run(quick: bool) -> list[Row]:
+    """All live rows."""
+    rows = load_rounds(quick)
+    log("live: WSGI per-request breakdown")
+    rows.extend(wsgi_breakdown(quick))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print this section's rows as JSON lines."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    for row in run(args.quick):
+        sys.stdout.write(json.dumps(row.to_json()) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
