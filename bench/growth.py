@@ -1,0 +1,196 @@
+"""Growth: the cost of a token as live tokens pile up, memory per live token, and a soak.
+
+Tokens are issued in process through the token endpoint itself (``mock_as.endpoints.handle``, the
+code both transports call), on a frozen clock.
+
+* ``growth``: issue up to 10^6 tokens that never expire during the run; at 10^3, 10^4, 10^5 and
+  10^6 live tokens, the marginal cost per token (median of short timed batches) and the amortised
+  cost over the decade before it (garbage collection included); memory per live token from the
+  resident set size between 10^4 tokens (when the bounded call journal is full) and the end.
+* ``soak``: tokens live 60 s, the clock moves 1 s every 1,000 issues, so ~60,000 are live at any
+  time; over a few million issues the live count and the resident set size must stay flat, which
+  they do only if expired tokens are purged.
+
+Each mode runs in a fresh process so its resident set size is its own:
+``python bench/growth.py growth|soak [--quick]`` prints result rows as JSON lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gc
+import json
+import sys
+import time
+from typing import Any
+
+from common import FORM_TYPE, TOKEN_BODY, TOKEN_PATH, Row, fmt_ratio, fmt_us, log, median, rss_bytes
+
+SECTION = "Growth"
+CLOCK_START = 1_700_000_000.0
+SOAK_LIFETIME = 60
+SOAK_RATE = 1000  # issues per second of the mock's clock
+SOAK_DRIFT_GOAL = 0.05
+
+
+class Issuer:
+    """Issues ROPC tokens through the endpoint, as fast as the endpoint goes."""
+
+    def __init__(self, lifetime: int | None = None) -> None:
+        from mock_as import MockASConfig, State
+        from mock_as.endpoints import handle
+
+        config = MockASConfig(seed=0, clock_start=CLOCK_START)
+        if lifetime is not None:
+            config = dataclasses.replace(
+                config,
+                realms=tuple(dataclasses.replace(r, access_token_lifetime=lifetime) for r in config.realms),
+            )
+        self.state = State(config)
+        self._handle = handle
+        self._body = TOKEN_BODY.encode()
+        self._headers = {"content-type": FORM_TYPE}
+        self.issued = 0
+
+    def issue(self, count: int) -> None:
+        """Issue ``count`` tokens; raises if the endpoint refuses one."""
+        handle, state, body, headers = self._handle, self.state, self._body, self._headers
+        for _ in range(count):
+            r = handle(state, "POST", TOKEN_PATH, "", headers, body, "https://am.example.com/openam")
+            if r.status != 200:
+                raise RuntimeError(f"token endpoint answered {r.status}: {r.body[:200]!r}")
+        self.issued += count
+
+    def timed(self, count: int) -> float:
+        """Seconds per token over ``count`` issues."""
+        start = time.perf_counter()
+        self.issue(count)
+        return (time.perf_counter() - start) / count
+
+
+def growth(quick: bool) -> list[Row]:
+    """Cost per token at each decade of live tokens, and memory per live token."""
+    top = 5 if quick else 6
+    checkpoints = [10**k for k in range(3, top + 1)]
+    issuer = Issuer()
+    batch, batches = 200, 9
+    probe = batch * batches
+    marginal: dict[int, float] = {}
+    amortised: dict[int, float] = {}
+    rss: dict[int, int] = {}
+    issuer.issue(200)  # warm up
+    issuer.state.reset()
+    issuer.issued = 0
+    previous = 0
+    for checkpoint in checkpoints:
+        fill = checkpoint - probe - issuer.issued
+        start = time.perf_counter()
+        issuer.issue(max(0, fill))
+        samples = [issuer.timed(batch) for _ in range(batches)]
+        took = time.perf_counter() - start
+        marginal[checkpoint] = median(samples)
+        amortised[checkpoint] = took / max(1, issuer.issued - previous)
+        previous = issuer.issued
+        live = len(issuer.state.tokens)
+        if live != issuer.issued:
+            raise RuntimeError(f"{live} live tokens after {issuer.issued} issued: some expired")
+        gc.collect()
+        rss[checkpoint] = rss_bytes()
+        log(f"growth: {checkpoint:>9,} live tokens, {fmt_us(marginal[checkpoint])}/token, "
+            f"RSS {rss[checkpoint] / 2**20:,.0f} MiB")
+    first = checkpoints[0]
+    rows = []
+    for checkpoint in checkpoints[1:]:
+        rows.append(
+            Row(
+                SECTION,
+                f"cost per token with {checkpoint:,} live tokens (vs {first:,})",
+                f"{fmt_us(marginal[first])} at {first:,}",
+                f"{fmt_us(marginal[checkpoint])} at {checkpoint:,}",
+                fmt_ratio(marginal[checkpoint] / marginal[first]),
+                note=f"median of {batches} batches of {batch} issues through the endpoint; amortised "
+                f"over the decade up to it, garbage collection included: {fmt_us(amortised[checkpoint])}",
+                data={"marginal_s": marginal[checkpoint], "amortised_s": amortised[checkpoint]},
+            )
+        )
+    low, high = checkpoints[1], checkpoints[-1]
+    per_token = (rss[high] - rss[low]) / (high - low)
+    rows.append(
+        Row(
+            SECTION,
+            "memory per live token",
+            "—",
+            f"{per_token:,.0f} bytes",
+            note=f"resident set growth from {low:,} to {high:,} live tokens "
+            f"({rss[low] / 2**20:,.0f} → {rss[high] / 2**20:,.0f} MiB): the token record, its id "
+            "strings, the token map's slot and its expiry-heap entry",
+            data={"bytes_per_token": per_token, "rss": rss},
+        )
+    )
+    return rows
+
+
+def soak(quick: bool) -> list[Row]:
+    """Tokens expiring continuously: the live count and memory must level off."""
+    total = 300_000 if quick else 2_000_000
+    samples = 20
+    step = total // samples
+    issuer = Issuer(lifetime=SOAK_LIFETIME)
+    clock = issuer.state.clock
+    trace: list[dict[str, Any]] = []
+    start = time.perf_counter()
+    while issuer.issued < total:
+        for _ in range(step // SOAK_RATE):
+            issuer.issue(SOAK_RATE)
+            clock.advance(1)
+        gc.collect()
+        trace.append(
+            {
+                "issued": issuer.issued,
+                "live": len(issuer.state.tokens),
+                "heap": len(issuer.state._expiry),
+                "rss": rss_bytes(),
+            }
+        )
+    took = time.perf_counter() - start
+    steady_live = SOAK_LIFETIME * SOAK_RATE
+    # Steady state: from two lifetimes' worth of issues on.
+    steady = [t for t in trace if t["issued"] >= 2 * steady_live] or trace[-2:]
+    first, last = steady[0], trace[-1]
+    drift = last["rss"] / first["rss"] - 1
+    max_live = max(t["live"] for t in steady)
+    met = drift <= SOAK_DRIFT_GOAL and max_live <= steady_live * 1.05
+    log(f"soak: {issuer.issued:,} issued, {last['live']:,} live, RSS drift {drift:+.1%}")
+    return [
+        Row(
+            SECTION,
+            f"soak: {total:,} tokens issued, each living {SOAK_LIFETIME} s, clock +1 s per {SOAK_RATE:,}",
+            f"{first['live']:,} live, RSS {first['rss'] / 2**20:,.0f} MiB at {first['issued']:,} issued",
+            f"{last['live']:,} live, RSS {last['rss'] / 2**20:,.0f} MiB at {last['issued']:,} issued",
+            fmt_ratio(last["rss"] / first["rss"]),
+            f"flat: RSS drift ≤ {SOAK_DRIFT_GOAL:.0%}",
+            met,
+            f"live tokens stay ≤ {max_live:,} (lifetime × rate = {steady_live:,}), expiry heap ≤ "
+            f"{max(t['heap'] for t in steady):,}; {fmt_us(took / total)} per token over the soak",
+            data={"trace": trace, "drift": drift, "seconds": took},
+            measured=f"RSS drift {drift:+.1%}, ≤ {max_live:,} live",
+            miss="" if met else f"RSS drift {drift:+.1%}, live tokens up to {max_live:,}",
+        )
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one mode and print its rows as JSON lines."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", choices=("growth", "soak"))
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    rows = growth(args.quick) if args.mode == "growth" else soak(args.quick)
+    for row in rows:
+        sys.stdout.write(json.dumps(row.to_json()) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
