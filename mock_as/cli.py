@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import signal
 import sys
 from typing import Any
@@ -14,15 +13,6 @@ from .errors import ConfigError
 
 DEFAULTS = MockASConfig()
 DEFAULT_PORT = 8080  # AM's documented HTTP port
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -78,7 +68,7 @@ def serve(
     except ConfigError as e:
         raise click.ClickException(str(e)) from e
 
-    from .server import make_wsgi_server
+    from .server import is_loopback, make_wsgi_server
 
     try:
         server = make_wsgi_server(state, config.host, config.port, threads=threads)
@@ -93,7 +83,7 @@ def serve(
     base = f"http://{shown}:{server.effective_port}{config.context_path}"
     try:
         click.echo(base if quiet else banner(state, base))
-        if not _loopback(config.host):
+        if not is_loopback(config.host):
             click.echo(
                 f"WARNING: listening on {config.host}, reachable from other machines. "
                 "mock-as is a test double: it hands out tokens to anyone who asks.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import threading
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ from .limits import MAX_BODY_BYTES, MAX_HEADER_BYTES
 from .protocol import NO_STORE
 from .state import State
 
+log = logging.getLogger("mock_as")
+
 # Bounds that keep one bad client from hurting the others (waitress answers beyond them itself;
 # it refuses a head or body of its limit or more, the mock's caps are the largest accepted).
 SERVER_LIMITS: dict[str, Any] = {
@@ -25,6 +28,16 @@ SERVER_LIMITS: dict[str, Any] = {
     "asyncore_use_poll": True,
     "ident": "mock-as",
 }
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine's loopback only (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def make_wsgi_server(state: State, host: str, port: int, threads: int = 4) -> Any:
@@ -111,6 +124,12 @@ class MockASServer(MockAS):
         host = self._server.effective_host
         shown = f"[{host}]" if ":" in host else host
         self.base_url = f"http://{shown}:{port}{cfg.context_path.rstrip('/')}"
+        if not is_loopback(cfg.host):
+            log.warning(
+                "mock-as listening on %s, reachable from other machines: it hands out tokens to anyone "
+                "who asks, and its control API shows every password",
+                self.base_url,
+            )
         self._thread = threading.Thread(target=self._server.run, name="mock-as-server", daemon=True)
         self._thread.start()
         return self

@@ -41,7 +41,7 @@ with warnings.catch_warnings(), contextlib.suppress(ImportError):
 
 settings.register_profile(
     "ci",
-    max_examples=60,
+    max_examples=100,
     deadline=None,
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],

@@ -16,6 +16,7 @@ import logging
 import signal
 import socket
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
@@ -178,6 +179,8 @@ class _Unstarted:
 
     def __init__(self, host: str) -> None:
         self.effective_host = host
+        self.trigger = SimpleNamespace(pull_trigger=lambda action: None)
+        self.task_dispatcher = SimpleNamespace(shutdown=lambda timeout=None: True)
 
     def run(self) -> None:
         pass
@@ -186,20 +189,20 @@ class _Unstarted:
         pass
 
 
-@pytest.mark.parametrize(
-    ("host", "warned"),
-    [
-        ("0.0.0.0", True),
-        ("::", True),
-        ("192.0.2.10", True),
-        ("am.example.com", True),
-        ("", True),
-        ("127.0.0.1", False),
-        ("127.8.9.10", False),
-        ("localhost", False),
-        ("::1", False),
-    ],
-)
+HOSTS = [
+    ("0.0.0.0", True),
+    ("::", True),
+    ("192.0.2.10", True),
+    ("am.example.com", True),
+    ("", True),
+    ("127.0.0.1", False),
+    ("127.8.9.10", False),
+    ("localhost", False),
+    ("::1", False),
+]
+
+
+@pytest.mark.parametrize(("host", "warned"), HOSTS)
 def test_serve_warns_when_it_listens_beyond_loopback(monkeypatch, host, warned):
     from click.testing import CliRunner
 
@@ -219,6 +222,22 @@ def test_serve_warns_when_it_listens_beyond_loopback(monkeypatch, host, warned):
     assert ("WARNING: listening on" in result.stderr) is warned
     if warned:
         assert "reachable from other machines" in result.stderr
+
+
+@pytest.mark.parametrize(("host", "warned"), HOSTS)
+def test_a_server_started_from_python_warns_when_it_listens_beyond_loopback(
+    monkeypatch, caplog, host, warned
+):
+    """``MockASServer(host=...)``, and so the fixtures with ``MOCK_AS_HOST``, log the same warning."""
+    from mock_as.server import MockASServer
+
+    monkeypatch.setattr("mock_as.server.make_wsgi_server", lambda state, host, port: _Unstarted(host))
+    with caplog.at_level(logging.WARNING, logger="mock_as"), MockASServer(host=host):
+        pass
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert bool(warnings) is warned
+    if warned:
+        assert "reachable from other machines" in warnings[0]
 
 
 # -- secrets: compared in constant time, never written down ---------------------------------------
