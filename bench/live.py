@@ -134,7 +134,7 @@ def load_rounds(quick: bool) -> list[Row]:
     rows: list[Row] = []
     if missing is not None:
         rows.append(skipped(SECTION, "throughput vs `oauth2-mock-server` (password grant)", missing))
-    rounds, seconds = (3, 2) if quick else (5, 4)
+    rounds, seconds = (3, 2) if quick else (7, 3)
     running: dict[str, tuple[Subject, subprocess.Popen[str], str]] = {}
     try:
         for subject in subjects(missing is None):
@@ -188,7 +188,6 @@ def _load_rows(results: dict[str, list[Any]], rounds: int, seconds: int, log_lin
         peer_rps = [r["requests_per_sec"] for r in peer]
         ratio = ratio_of(mock_rps, peer_rps)
         per_round = [m / p for m, p in zip(mock_rps, peer_rps, strict=True)]
-        p99_ratio = ratio_of([r["p99_ms"] for r in peer], [r["p99_ms"] for r in mock])
         rows.append(
             Row(
                 SECTION,
@@ -198,9 +197,12 @@ def _load_rows(results: dict[str, list[Any]], rounds: int, seconds: int, log_lin
                 fmt_ratio(ratio),
                 f"≥ {PEER_GOAL:.1f}× req/s",
                 ratio >= PEER_GOAL,
-                f"{setup}; per-round ratios {min(per_round):.2f}–{max(per_round):.2f}; the peer's p99 is "
-                f"{fmt_ratio(p99_ratio)} the mock's; non-2xx + socket errors: {clean}",
-                {"ratio": ratio, "p99_peer_over_mock": p99_ratio, "runs": data},
+                f"{setup}; per-round ratios {min(per_round):.2f}–{max(per_round):.2f} (a round "
+                "where another process took the CPU shows as an outlier); latencies are medians over "
+                "the rounds, and the mock's p99 grows with the tokens it holds (a full garbage "
+                "collection walks them all, see Growth); the peer signs an RS256 access token and "
+                f"id_token per request; non-2xx + socket errors: {clean}",
+                {"ratio": ratio, "runs": data},
             )
         )
     canned = results["canned"]
