@@ -69,9 +69,9 @@ class Row:
         return cls(**data)
 
 
-def skipped(section: str, what: str, reason: str) -> Row:
-    """A row that says why a measurement did not run."""
-    return Row(section, what, "skipped", "skipped", note=reason)
+def skipped(section: str, what: str, reason: str, goal: str = "—") -> Row:
+    """A row that says why a measurement (and the goal it checks, if any) did not run."""
+    return Row(section, what, "skipped", "skipped", goal=goal, note=reason)
 
 
 @dataclass

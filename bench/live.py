@@ -47,6 +47,10 @@ WRK_THREADS = 2
 #: ``mock-as serve -q`` prints only its base URL; the port is read from it.
 MOCK_READY = r"^http://127\.0\.0\.1:(?P<port>\d+)\S*\s*$"
 PEER_DIR = HERE / "peers"
+#: The oldest Node.js the pinned oauth2-mock-server supports (its ``engines``).
+PEER_NODE = (20, 19)
+PEER_WHAT = "ROPC under load: throughput vs `oauth2-mock-server` (password grant)"
+PEER_GOAL_TEXT = f"≥ {PEER_GOAL:.1f}× req/s"
 
 
 def mock_command() -> list[str]:
@@ -61,8 +65,19 @@ def mock_command() -> list[str]:
 
 def peer_missing() -> str | None:
     """Why the npm peer cannot run here, or ``None`` if it can."""
-    if shutil.which("node") is None:
-        return "Node.js not found (`apt-get install -y nodejs npm`, then `npm ci --prefix bench/peers`)"
+    install = "install Node.js 20.19 or newer with npm, then `npm ci --prefix bench/peers`"
+    node = shutil.which("node")
+    if node is None:
+        return f"Node.js not found: {install}"
+    try:
+        version = subprocess.run(
+            [node, "--version"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+        major, minor = (int(part) for part in version.strip().lstrip("v").split(".")[:2])
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return f"cannot tell the Node.js version: {install}"
+    if (major, minor) < PEER_NODE:
+        return f"Node.js {version.strip()} is older than oauth2-mock-server needs: {install}"
     if not (PEER_DIR / "node_modules" / "oauth2-mock-server" / "package.json").exists():
         return "oauth2-mock-server not installed: `npm ci --prefix bench/peers`"
     return None
@@ -128,12 +143,16 @@ def post_token(port: int, path: str) -> tuple[int, dict[str, Any]]:
 
 def load_rounds(quick: bool) -> list[Row]:
     """Start the servers, check each answers the ROPC POST, then the interleaved wrk rounds."""
-    if shutil.which("wrk") is None:
-        return [skipped(SECTION, "throughput and latency under load", "wrk not found: `apt-get install -y wrk`")]
     missing = peer_missing()
+    if shutil.which("wrk") is None:
+        reason = "wrk not found: `apt-get install -y wrk`"
+        return [
+            skipped(SECTION, PEER_WHAT, reason if missing is None else f"{reason}; {missing}", PEER_GOAL_TEXT),
+            skipped(SECTION, "ROPC under load vs a canned-JSON server", reason),
+        ]
     rows: list[Row] = []
     if missing is not None:
-        rows.append(skipped(SECTION, "throughput vs `oauth2-mock-server` (password grant)", missing))
+        rows.append(skipped(SECTION, PEER_WHAT, missing, PEER_GOAL_TEXT))
     rounds, seconds = (3, 2) if quick else (7, 3)
     running: dict[str, tuple[Subject, subprocess.Popen[str], str]] = {}
     try:
@@ -191,11 +210,11 @@ def _load_rows(results: dict[str, list[Any]], rounds: int, seconds: int, log_lin
         rows.append(
             Row(
                 SECTION,
-                "ROPC under load: throughput vs `oauth2-mock-server` (password grant)",
+                PEER_WHAT,
                 _cell("peer", peer),
                 _cell("mock", mock),
                 fmt_ratio(ratio),
-                f"≥ {PEER_GOAL:.1f}× req/s",
+                PEER_GOAL_TEXT,
                 ratio >= PEER_GOAL,
                 f"{setup}; per-round ratios {min(per_round):.2f}–{max(per_round):.2f} (a round "
                 "where another process took the CPU shows as an outlier); latencies are medians over "
