@@ -35,7 +35,7 @@ from mock_as.config import (
     MockASConfig,
     RealmConfig,
 )
-from mock_as.endpoints import ENDPOINT_PATHS, handle
+from mock_as.endpoints import ENDPOINT_PATHS, handle, realm_path
 from mock_as.patching import attach_requests
 from mock_as.protocol import SECRET_PARAMS, Response
 from mock_as.server import MockASServer
@@ -85,10 +85,6 @@ def fuzz_config() -> MockASConfig:
     )
 
 
-def realm_url_part(realm: str) -> str:
-    return "/realms/root" + "".join(f"/realms/{p}" for p in realm.split("/") if p)
-
-
 def seed_tokens(state: State, base_url: str) -> list[str]:
     """Tokens of every kind in every realm, so generated requests can present real ones."""
     out: list[str] = []
@@ -106,7 +102,7 @@ def seed_tokens(state: State, base_url: str) -> list[str]:
         r = handle(
             state,
             "POST",
-            f"/oauth2{realm_url_part(realm)}/access_token",
+            f"/oauth2{realm_path(realm)}/access_token",
             "",
             {"content-type": "application/x-www-form-urlencoded"},
             form,
@@ -378,14 +374,14 @@ class Twins:
     def __init__(self) -> None:
         self.live_state = State(fuzz_config())
         self.inproc_state = State(fuzz_config())
+        assert seed_tokens(self.live_state, IN_PROCESS_BASE) == SEED_TOKENS
+        assert seed_tokens(self.inproc_state, IN_PROCESS_BASE) == SEED_TOKENS
         self.server = MockASServer(state=self.live_state).start()
         self.live_base = self.server.base_url
         self.mock = responses.RequestsMock(assert_all_requests_are_fired=False)
         attach_requests(self.mock, self.inproc_state, IN_PROCESS_BASE)
         self.mock.add_passthru(self.live_base)
         self.mock.start()
-        assert seed_tokens(self.live_state, self.live_base) == SEED_TOKENS
-        assert seed_tokens(self.inproc_state, IN_PROCESS_BASE) == SEED_TOKENS
 
     def close(self) -> None:
         self.mock.stop(allow_assert=False)
