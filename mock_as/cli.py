@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .config import MockASConfig
+from .config import DOCUMENTED_REQUEST, MockASConfig
 from .errors import ConfigError
 
 DEFAULTS = MockASConfig()
@@ -118,17 +118,9 @@ def banner(state: Any, base: str) -> str:
             )
         for u in realm.users.values():
             lines.append(f"  user   {u.username}  password {u.password}")
-    example = {
-        "grant_type": "password",
-        "username": "demo",
-        "password": "Ch4ng31t",
-        "scope": "write",
-        "client_id": "myClient",
-        "client_secret": "forgerock",
-    }
     root = state.realms.get("/")
     if root is not None and "demo" in root.users and "myClient" in root.clients:
-        data = " ".join(f'--data "{k}={v}"' for k, v in example.items())
+        data = " ".join(f'--data "{k}={v}"' for k, v in DOCUMENTED_REQUEST.items())
         lines += ["", "try:", f"  curl --request POST {data} \\", f"    {base}/oauth2/realms/root/access_token"]
     lines += ["", "ready (Ctrl-C or SIGTERM stops it)"]
     return "\n".join(lines)

@@ -165,6 +165,17 @@ DOCS_CLIENT = ClientConfig(
 )
 
 
+# AM's documented ROPC request (the curl example of its docs), parameter by parameter, in its order.
+DOCUMENTED_REQUEST: Mapping[str, str] = {
+    "grant_type": "password",
+    "username": DEMO_USER.username,
+    "password": DEMO_USER.password,
+    "scope": "write",
+    "client_id": DOCS_CLIENT.client_id,
+    "client_secret": "forgerock",
+}
+
+
 def default_realms() -> tuple[RealmConfig, ...]:
     """The realms a fresh mock serves: ``/`` and ``/customers``, each with AM's documented client and user."""
     return tuple(

@@ -5,15 +5,9 @@ from __future__ import annotations
 import pytest
 
 from mock_as import MockAS
+from mock_as.config import DOCUMENTED_REQUEST
 
-DOCS_FORM = {
-    "grant_type": "password",
-    "username": "demo",
-    "password": "Ch4ng31t",
-    "scope": "write",
-    "client_id": "myClient",
-    "client_secret": "forgerock",
-}
+DOCS_FORM = dict(DOCUMENTED_REQUEST)
 
 
 @pytest.fixture(params=["live", "inprocess"])
