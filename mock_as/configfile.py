@@ -49,7 +49,7 @@ def load_config(path: str | Path, **overrides: Any) -> MockASConfig:
 def config_from_dict(data: Mapping[str, Any], *, source: str = "config", **overrides: Any) -> MockASConfig:
     """A :class:`MockASConfig` from plain data (parsed TOML or JSON)."""
     try:
-        config = _build(MockASConfig, data, "")
+        config: MockASConfig = _build(MockASConfig, data, "")
     except ConfigError as e:
         raise ConfigError(f"{source}: {e}") from None
     return dataclasses.replace(config, **overrides) if overrides else config

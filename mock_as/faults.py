@@ -418,7 +418,7 @@ def dropping_middleware(app: Any) -> Any:
 
 def _abort(environ: dict[str, Any]) -> None:
     if "waitress.client_disconnected" in environ:
-        from waitress.channel import ClientDisconnected  # type: ignore[import-untyped]
+        from waitress.channel import ClientDisconnected
 
         raise ClientDisconnected("mock-as: dropped the connection (injected fault)")
     sock = environ.get("werkzeug.socket")

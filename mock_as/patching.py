@@ -53,7 +53,7 @@ class _Router:
         self.base_url = base_url.rstrip("/")
         parts = urlsplit(self.base_url)
         self.base_path = parts.path
-        self.pattern = re.compile(re.escape(self.base_url) + r"(?:[/?#].*)?\Z", re.S)
+        self.pattern = re.compile(re.escape(self.base_url) + r"(?:[/?#].*)?\Z", re.DOTALL)
 
     def respond(self, method: str, url: str, headers: Any, body: bytes) -> Response:
         """AM's answer, with any transport action on it (a dropped connection)."""
@@ -85,7 +85,7 @@ class _Patch:
         self._cm = contextmanager(self._factory)()
         return self._cm.__enter__()  # type: ignore[no-any-return]
 
-    def __exit__(self, *exc: Any) -> Any:
+    def __exit__(self, *exc: object) -> Any:
         cm, self._cm = self._cm, None
         return cm.__exit__(*exc)
 

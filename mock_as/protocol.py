@@ -165,6 +165,8 @@ class Exchange:
         scheme, _, credentials = self.headers.get("authorization", "").strip().partition(" ")
         basic = scheme.lower() == "basic"
         form_id = self.param("client_id")
+        client_id: str | None
+        secret: str | None
         if basic:
             client_id, secret = _decode_basic(credentials, realm.name)
             if form_id is not None and form_id != client_id:

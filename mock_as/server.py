@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Self
 
 from .config import MockASConfig
 from .errors import MockASError, OAuthError
@@ -65,18 +65,18 @@ def _answer_rejects_in_json(server: Any) -> None:
     from waitress.channel import HTTPChannel
     from waitress.task import ErrorTask
 
-    class JSONErrorTask(ErrorTask):  # type: ignore[misc]
+    class JSONErrorTask(ErrorTask):
         def execute(self) -> None:
-            e = self.request.error
+            e: Any = getattr(self.request, "error")  # noqa: B009 (waitress's stubs omit it)
             error = "server_error" if e.code == 500 else "invalid_request"
             body = OAuthError(error, e.reason, e.code).body()  # the fixed reason phrase, not e.body
             self.status = f"{e.code} {e.reason}"
-            self.response_headers.extend(NO_STORE)
+            self.response_headers = [*self.response_headers, *NO_STORE]
             self.set_close_on_finish()
             self.content_length = len(body)
             self.write(body)
 
-    class JSONErrorChannel(HTTPChannel):  # type: ignore[misc]
+    class JSONErrorChannel(HTTPChannel):
         error_task_class = JSONErrorTask
 
     # One listening server, or several (a host name with IPv4 and IPv6 addresses) in one map.
@@ -165,8 +165,9 @@ class MockASServer(MockAS):
             raise MockASError("Server is not running")
         return int(self._server.effective_port)
 
-    def __enter__(self) -> MockASServer:
-        return self.start()
+    def __enter__(self) -> Self:
+        self.start()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

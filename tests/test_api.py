@@ -37,11 +37,14 @@ def test_entry_points_take_a_config_and_its_fields(entry):
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS, ids=lambda e: e.__name__)
 def test_entry_points_reject_unknown_settings(entry):
-    with pytest.raises(ConfigError, match="unknown setting"):
+    def use():
         obj = entry(no_such_setting=1)
-        if hasattr(obj, "__enter__"):
+        if hasattr(obj, "__enter__"):  # the context managers check when they start
             with obj:
                 pass
+
+    with pytest.raises(ConfigError, match="unknown setting"):
+        use()
 
 
 def test_settings_reach_the_state():
@@ -69,9 +72,8 @@ def test_server_misuse_is_a_clear_error():
     server = MockASServer(seed=1)
     with pytest.raises(mock_as.MockASError, match="not running"):
         _ = server.port
-    with server:
-        with pytest.raises(mock_as.MockASError, match="already running"):
-            server.start()
+    with server, pytest.raises(mock_as.MockASError, match="already running"):
+        server.start()
     server.stop()  # stopping twice is harmless
 
 

@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -87,9 +86,10 @@ def test_same_seed_same_tokens_across_runs():
 
 
 def test_banner_lists_realms_clients_users_and_seed():
-    with serve("--seed", "9", "--users", "2") as (_, base, banner):
+    with serve("--seed", "9", "--users", "2") as (_, _base, banner):
         text = "\n".join(banner)
-        assert "seed       9" in text and "--seed 9" in text
+        assert "seed       9" in text
+        assert "--seed 9" in text
         assert "realm /customers" in text
         assert "client myClient  secret forgerock" in text
         assert "user   demo  password Ch4ng31t" in text
@@ -158,7 +158,9 @@ attributes = { mail = "bjensen@example.com" }
             timeout=10,
         )  # fmt: skip
         body = r.json()
-        assert body["expires_in"] == 59 and body["scope"] == "read" and "refresh_token" in body
+        assert body["expires_in"] == 59
+        assert body["scope"] == "read"
+        assert "refresh_token" in body
 
 
 @pytest.mark.parametrize(
@@ -192,7 +194,8 @@ def test_port_in_use_is_a_clear_error():
         port = base.split(":")[2].split("/")[0]
         # a subprocess: waitress leaves the socket of a failed bind for the garbage collector
         result = subprocess.run(
-            [sys.executable, "-m", "mock_as", "serve", "--port", port], capture_output=True, text=True, timeout=30
+            [sys.executable, "-m", "mock_as", "serve", "--port", port], capture_output=True, text=True, timeout=30,
+            check=False,
         )
         assert result.returncode == 1
         assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
@@ -205,7 +208,8 @@ def test_python_dash_m_and_help():
     ).stdout
     for option in ("--host", "--port", "--context-path", "--seed", "--users", "--config"):
         assert option in out
-    assert "127.0.0.1" in out and "8080" in out
+    assert "127.0.0.1" in out
+    assert "8080" in out
 
 
 def test_default_port_comes_from_env(monkeypatch: pytest.MonkeyPatch):
@@ -216,7 +220,8 @@ def test_default_port_comes_from_env(monkeypatch: pytest.MonkeyPatch):
     try:
         assert proc.stdout is not None
         base = proc.stdout.readline().strip()
-        assert re.match(r"^http://127\.0\.0\.1:\d+/openam$", base) and not base.endswith(":8080/openam")
+        assert re.match(r"^http://127\.0\.0\.1:\d+/openam$", base)
+        assert not base.endswith(":8080/openam")
     finally:
         proc.terminate()
         proc.communicate(timeout=10)

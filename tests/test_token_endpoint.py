@@ -1,4 +1,4 @@
-"""AM's /oauth2/access_token as a client sees it, over both transports (reference §1–§8)."""
+"""AM's /oauth2/access_token as a client sees it, over both transports (reference §1 to §8)."""
 
 from __future__ import annotations
 
@@ -547,5 +547,6 @@ def test_journal_redacts_secrets(am):
     assert len(calls) == 2
     assert calls[0].params["password"] == "***"
     assert calls[0].params["client_secret"] == "***"
-    assert calls[0].username == "demo" and calls[0].client_id == "myClient" and calls[0].status == 200
-    assert "Ch4ng31t" not in repr(am.calls) and "forgerock" not in repr(am.calls)
+    assert (calls[0].username, calls[0].client_id, calls[0].status) == ("demo", "myClient", 200)
+    assert "Ch4ng31t" not in repr(am.calls)
+    assert "forgerock" not in repr(am.calls)
