@@ -11,9 +11,9 @@ import heapq
 import secrets
 import threading
 from collections import deque
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Iterator, MutableMapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from .clock import Clock
 from .config import ClientConfig, MockASConfig, RealmConfig, ServiceConfig, UserConfig
@@ -31,8 +31,7 @@ def normalise_realm(name: str) -> str:
     return "/" + "/".join(parts)
 
 
-@dataclass(slots=True)
-class Token:
+class Token(NamedTuple):
     """An issued access or refresh token, as AM keeps it server-side (in its CTS)."""
 
     id: str
@@ -46,7 +45,6 @@ class Token:
     expires_at: float | None  # None: never expires
     auth_grant_id: str
     audit_id: str
-    claims: dict[str, Any] = field(default_factory=dict)
 
     def expired(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at
@@ -57,6 +55,46 @@ class Token:
         if self.expires_at is None:
             return -1
         return max(0, int(self.expires_at - now - 0.001))
+
+
+class TokenStore(MutableMapping[str, Token]):
+    """Issued tokens by id, kept as plain tuples of strings and numbers.
+
+    The garbage collector stops tracking such tuples, so a million live tokens do not make every
+    full collection walk a million objects (which showed as pauses of a few hundred milliseconds)."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self) -> None:
+        self._rows: dict[str, tuple[Any, ...]] = {}
+
+    def __getitem__(self, token_id: str) -> Token:
+        return Token._make(self._rows[token_id])
+
+    def get(self, token_id: str, default: Token | None = None) -> Token | None:  # type: ignore[override]
+        row = self._rows.get(token_id)
+        return default if row is None else Token._make(row)
+
+    def __setitem__(self, token_id: str, token: Token) -> None:
+        self._rows[token_id] = tuple(token)
+
+    def __delitem__(self, token_id: str) -> None:
+        del self._rows[token_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __contains__(self, token_id: object) -> bool:
+        return token_id in self._rows
+
+    def clear(self) -> None:
+        self._rows.clear()
+
+    def __repr__(self) -> str:
+        return f"<TokenStore of {len(self._rows)} tokens>"
 
 
 @dataclass(slots=True)
@@ -117,7 +155,7 @@ class State:
         self.random = TokenSource(self.seed)
         self._initial: tuple[tuple[RealmConfig, tuple[UserConfig, ...]], ...] = ()
         self.realms: dict[str, Realm] = {}
-        self.tokens: dict[str, Token] = {}
+        self.tokens = TokenStore()
         self._expiry: list[tuple[float, str]] = []
         self.journal: deque[Call] = deque(maxlen=JOURNAL_LIMIT)
         self.extensions: dict[str, Any] = {}
@@ -153,7 +191,7 @@ class State:
         the token sequence restarted and the clock back to its configured start."""
         with self.lock:
             self.realms = {cfg.name: Realm(cfg, users) for cfg, users in self._initial}
-            self.tokens = {}
+            self.tokens = TokenStore()
             self._expiry = []
             self.journal.clear()
             self.random.reset()
