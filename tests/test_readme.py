@@ -32,3 +32,28 @@ def test_outside_pytest_snippet_runs():
     namespace: dict[str, object] = {}
     exec(compile(block, "README", "exec"), namespace)  # noqa: S102 (the README's own example)
     namespace["check"]()  # the decorated function runs inside the patch
+
+
+def test_readme_curl_output_is_real():
+    """The console block near the top: the documented curl, run against ``mock-as serve --seed 1``."""
+    import subprocess
+    import sys
+
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    block = re.search(r"```console\n\$ (curl .*?)\n(\{.*?\})\n```", README.read_text(), re.S)
+    assert block is not None
+    command, printed = block[1].replace("\\\n", " "), block[2]
+    with subprocess.Popen(
+        [sys.executable, "-m", "mock_as", "serve", "--seed", "1", "--port", "0", "-q"],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            base = proc.stdout.readline().strip()
+            command = command.replace("http://127.0.0.1:8080/openam", base)
+            out = subprocess.run(command + " --silent", shell=True, capture_output=True, text=True, check=True)
+            assert out.stdout == printed
+        finally:
+            proc.terminate()
