@@ -41,7 +41,7 @@ def test_readme_curl_output_is_real():
 
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed")
-    block = re.search(r"```console\n\$ (curl .*?)\n(\{.*?\})\n```", README.read_text(), re.S)
+    block = re.search(r"```console\n\$ (curl .*?)\n(\{.*?\})\n```", README.read_text(), re.DOTALL)
     assert block is not None
     command, printed = block[1].replace("\\\n", " "), block[2]
     with subprocess.Popen(
