@@ -13,6 +13,8 @@ import dataclasses
 import json
 import logging
 import math
+import re
+import sys
 import typing
 from collections.abc import Mapping
 from functools import lru_cache
@@ -25,6 +27,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from .config import ClientConfig, LockoutConfig, RealmConfig, UserConfig
 from .configfile import _build, _convert
+from .endpoints import ENDPOINT_PATHS
 from .errors import ConfigError, json_body
 from .faults import Fault, Faults
 from .lockout import Lockout
@@ -40,6 +43,16 @@ control_api = Blueprint("mock_as_control", __name__, url_prefix=PREFIX)
 # Realm fields that are registries or identity, not provider settings.
 NOT_SETTINGS = frozenset({"name", "clients", "users", "services", "fake_users"})
 USER_PATCH_KEYS = ("status", "password_expired", "password", "attributes", "unlock")
+# Token lifetimes (seconds) are 64-bit integers: a longer one would not fit the clock's arithmetic.
+LIFETIME_RANGE = (-(2**63), 2**63 - 1)
+LIFETIME_KEYS = ("access_token_lifetime", "refresh_token_lifetime", "id_token_lifetime")
+# How far one call may move the clock, either way (about 31,700 years): however often it is moved,
+# the clock then stays a finite instant.
+MAX_CLOCK_MOVE = 1e12
+# The longest timed lock, in minutes (about 19,000 years); 0 still locks until unlocked.
+MAX_LOCK_MINUTES = 1e10
+# A value sent as a response header (a fault's Retry-After or Content-Type): printable ASCII, not blank.
+HEADER_VALUE = re.compile(r"[ -~]*[!-~][ -~]*")
 
 
 class ControlError(Exception):
@@ -91,18 +104,68 @@ def _error_reply(e: ControlError, headers: Mapping[str, str] | None = None) -> F
     return _reply({"error": e.error, "error_description": e.description}, e.status, headers)
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text} is too large for a 64-bit float")
+    return value
+
+
+def _integer(text: str) -> int:
+    value = int(text)
+    if abs(value) > sys.float_info.max:
+        raise ValueError(f"the number {text[:12]}… is too large for a 64-bit float")
+    return value
+
+
 def _body() -> dict[str, Any]:
-    """The JSON object sent (any content type: curl's ``-d`` is fine); an empty body is ``{}``."""
+    """The JSON object sent (any content type: curl's ``-d`` is fine); no body at all is ``{}``.
+
+    Strict JSON: ``NaN`` and ``Infinity`` are refused, numbers must fit a 64-bit float, and text
+    must be Unicode (no lone surrogate escapes), so whatever is stored can be answered as JSON."""
     raw = request.get_data(cache=True)
-    if not raw.strip():
+    if not raw:
         return {}
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_not_json, parse_float=_finite, parse_int=_integer)
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise _bad("the body is not valid JSON: it escapes a lone surrogate, which is not text") from None
     except (ValueError, UnicodeDecodeError) as e:
         raise _bad(f"the body is not valid JSON: {e}") from None
     if not isinstance(data, dict):
         raise _bad("the body must be a JSON object")
     return data
+
+
+def _whole(value: Any) -> Any:
+    """An integral float as an int (JSON Schema counts ``3.0`` as an integer); anything else as is."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _whole_numbers(cls: type[Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with every integral float turned into an int where ``cls`` takes an integer."""
+    hints = typing.get_type_hints(cls)
+
+    def takes_int(hint: Any) -> bool:
+        return hint is int or int in typing.get_args(hint)
+
+    return {k: _whole(v) if takes_int(hints.get(k)) else v for k, v in data.items()}
+
+
+def _lifetimes_fit(data: Mapping[str, Any]) -> None:
+    """Token lifetimes that were sent as integers must be 64-bit ones."""
+    low, high = LIFETIME_RANGE
+    for key in LIFETIME_KEYS:
+        value = data.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
+            raise _bad(f"{key}: must be a 64-bit integer (between -2**63 and 2**63 - 1), got {value}")
 
 
 def _built(cls: type[Any], data: Mapping[str, Any]) -> Any:
@@ -263,7 +326,7 @@ def reseed() -> FlaskResponse:
     """Start again from another seed (other fake users, other token strings)."""
     data = _body()
     _only(data, ("seed",), "reseed")
-    seed = data.get("seed")
+    seed = _whole(data.get("seed"))
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise _bad(f"seed: expected an integer, got {seed!r}")
     if not 0 <= seed < 2**63:
@@ -289,12 +352,14 @@ def get_settings() -> FlaskResponse:
 
 @control_api.patch("/settings")
 def patch_settings() -> FlaskResponse:
-    """Change some of a realm's settings until the next reset; ``lockout`` is merged key by key."""
+    """Change some of a realm's settings until the next reset; ``lockout`` is merged key by key.
+    An empty body (or ``{}``) changes nothing and answers the settings as they are."""
     realm = _realm()
     data = _body()
     hints = typing.get_type_hints(RealmConfig)
-    allowed = tuple(f.name for f in dataclasses.fields(RealmConfig) if f.name not in NOT_SETTINGS)
-    _only(data, allowed, "settings")
+    _only(data, settings_keys(), "settings")
+    data = _whole_numbers(RealmConfig, data)
+    _lifetimes_fit(data)
     changes: dict[str, Any] = {}
     for name, value in data.items():
         if name == "lockout":
@@ -302,18 +367,24 @@ def patch_settings() -> FlaskResponse:
                 raise _bad("lockout: expected an object")
             lockout_hints = typing.get_type_hints(LockoutConfig)
             _only(value, tuple(lockout_hints), "lockout")
+            value = _whole_numbers(LockoutConfig, value)
             merged = {k: _convert(lockout_hints[k], v, f"lockout.{k}") for k, v in value.items()}
-            for key in ("failure_count",):
-                if key in merged and merged[key] < 1:
-                    raise _bad(f"lockout.{key}: must be at least 1")
-            for key in ("interval_minutes", "duration_minutes"):
-                if key in merged and (merged[key] < 0 or not math.isfinite(merged[key])):
-                    raise _bad(f"lockout.{key}: must be a finite number >= 0")
+            if merged.get("failure_count", 1) < 1:
+                raise _bad("lockout.failure_count: must be at least 1")
+            if merged.get("interval_minutes", 0) < 0:
+                raise _bad("lockout.interval_minutes: must be a number >= 0")
+            if not 0 <= merged.get("duration_minutes", 0) <= MAX_LOCK_MINUTES:
+                raise _bad(f"lockout.duration_minutes: must be between 0 and {MAX_LOCK_MINUTES:,.0f}")
             changes[name] = dataclasses.replace(realm.config.lockout, **merged)
         else:
             changes[name] = _convert(hints[name], value, name)
     config = _state().update_realm(realm.name, **changes)
     return _reply(settings_json(config))
+
+
+def settings_keys() -> tuple[str, ...]:
+    """The settings PATCH /settings changes (and GET /settings shows)."""
+    return tuple(f.name for f in dataclasses.fields(RealmConfig) if f.name not in NOT_SETTINGS)
 
 
 # -- users --------------------------------------------------------------------------------------
@@ -328,10 +399,13 @@ def list_users() -> FlaskResponse:
 
 @control_api.post("/users")
 def add_user() -> FlaskResponse:
-    """Add (or replace) a user until the next reset."""
+    """Add (or replace) a user until the next reset; username and password must not be empty."""
     realm = _realm()
     data = _body()
     user = _built(UserConfig, data)
+    for name in ("username", "password"):
+        if not getattr(user, name):
+            raise _bad(f"{name}: must not be empty")
     if "uid" not in user.attributes:
         user = dataclasses.replace(user, attributes={"uid": user.username, **user.attributes})
     _lockout().clear(realm.name, user.username)
@@ -422,7 +496,9 @@ def list_clients() -> FlaskResponse:
 def add_client() -> FlaskResponse:
     """Register (or replace) a client until the next reset."""
     realm = _realm()
-    client = _built(ClientConfig, _body())
+    data = _whole_numbers(ClientConfig, _body())
+    _lifetimes_fit(data)
+    client = _built(ClientConfig, data)
     if not client.client_id:
         raise _bad("client_id: must not be empty")
     _state().add_client(client, realm.name)
@@ -467,16 +543,20 @@ def get_clock() -> FlaskResponse:
 
 @control_api.post("/clock/advance")
 def advance_clock() -> FlaskResponse:
-    """Move the mock's clock by ``seconds`` (negative goes back)."""
+    """Move the mock's clock by ``seconds`` (negative goes back), at most ``MAX_CLOCK_MOVE`` either
+    way: a float clock absorbs a move that small near its largest values, so it stays finite."""
     data = _body()
     _only(data, ("seconds",), "clock/advance")
     seconds = data.get("seconds")
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         raise _bad(f"seconds: expected a number, got {seconds!r}")
+    if not -MAX_CLOCK_MOVE <= seconds <= MAX_CLOCK_MOVE:
+        limit = f"{MAX_CLOCK_MOVE:,.0f}"
+        raise _bad(f"seconds: must be between -{limit} and {limit}, got {seconds!r}")
     try:
         _state().clock.advance(float(seconds))
-    except (ValueError, OverflowError):  # not finite, or it would leave every finite instant behind
-        raise _bad(f"seconds: expected a number that keeps the clock finite, got {seconds!r}") from None
+    except ValueError:  # a clock started past every reachable instant (Python API) and pushed over
+        raise _bad(f"seconds: the clock would leave every finite instant, got {seconds!r}") from None
     return _reply(_clock_json())
 
 
@@ -491,8 +571,14 @@ def list_faults() -> FlaskResponse:
 
 @control_api.post("/faults")
 def add_fault() -> FlaskResponse:
-    """Queue a fault behind the others."""
-    fault = _faults().add(Fault.from_dict(_body()))
+    """Queue a fault behind the others; an empty body (or ``{}``) is the default fault, one
+    400 ``invalid_grant`` for the next request to AM's surface."""
+    data = _whole_numbers(Fault, _body())
+    for name in ("retry_after", "content_type"):
+        value = data.get(name)
+        if isinstance(value, str) and not HEADER_VALUE.fullmatch(value):
+            raise _bad(f"{name}: sent as a header, so printable ASCII and not blank, got {value!r}")
+    fault = _faults().add(Fault.from_dict(data))
     return _reply(fault.as_dict(), 201)
 
 
@@ -526,8 +612,10 @@ def delete_fault(fault_id: int) -> FlaskResponse:
 @control_api.get("/journal")
 def journal() -> FlaskResponse:
     """The requests AM's surface received since the last reset, oldest first, secrets redacted;
-    ``endpoint`` and ``grant_type`` narrow it."""
+    ``endpoint`` (one of AM's endpoint names) and ``grant_type`` narrow it."""
     endpoint = request.args.get("endpoint")
+    if endpoint is not None and endpoint not in ENDPOINT_PATHS:
+        raise _bad(f"endpoint: {endpoint!r} is not one of {', '.join(ENDPOINT_PATHS)}")
     grant_type = request.args.get("grant_type")
     calls = [
         c

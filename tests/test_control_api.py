@@ -19,8 +19,8 @@ from openapi_spec_validator import validate as validate_spec
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from mock_as import ClientConfig, MockASConfig, State, UserConfig, create_app
-from mock_as.control import PREFIX, USER_PATCH_KEYS
+from mock_as import ClientConfig, LockoutConfig, MockASConfig, State, UserConfig, create_app
+from mock_as.control import PREFIX, USER_PATCH_KEYS, settings_keys
 from mock_as.faults import INPUT_FIELDS
 from tests.conftest import DOCS_FORM
 
@@ -132,6 +132,10 @@ def test_the_documented_inputs_are_what_the_server_accepts():
     assert set(schemas["UserInput"]["properties"]) == {f.name for f in dataclasses.fields(UserConfig)}
     assert set(schemas["ClientInput"]["properties"]) <= {f.name for f in dataclasses.fields(ClientConfig)}
     assert set(schemas["Client"]["required"]) <= {f.name for f in dataclasses.fields(ClientConfig)}
+    assert tuple(schemas["SettingsPatch"]["properties"]) == settings_keys()
+    assert tuple(schemas["Settings"]["required"]) == settings_keys()
+    lockout_keys = {f.name for f in dataclasses.fields(LockoutConfig)}
+    assert set(schemas["LockoutPatch"]["properties"]) == set(schemas["Lockout"]["required"]) == lockout_keys
 
 
 # -- the whole state ------------------------------------------------------------------------------------
@@ -454,6 +458,125 @@ def test_the_journal_over_http(mock_as, control):
     assert "secret" not in json.dumps(calls).replace("client_secret", "")  # control calls are not journaled
 
 
+# -- the document and the server agree on input ------------------------------------------------------------------------
+
+
+def document_accepts(method: str, path: str, body: dict) -> bool:
+    """Whether the OpenAPI document calls ``body`` a valid request body of that operation."""
+    template = _template(path)
+    pointer = _pointer(
+        "paths", template, method.lower(), "requestBody", "content", "application/json", "schema"
+    )
+    return Draft202012Validator({"$ref": f"urn:spec#/{pointer}"}, registry=REGISTRY).is_valid(body)
+
+
+# (method, path, body, whether it is valid): the document and the server must both say so.
+AGREEMENT = [
+    # JSON Schema counts 3.0 as an integer, and so does the API
+    ("POST", "/reseed", {"seed": 8.0}, True),
+    ("POST", "/reseed", {"seed": 8.5}, False),
+    ("POST", "/reseed", {"seed": 2.0**63}, False),
+    ("PATCH", "/settings", {"access_token_lifetime": 60.0, "lockout": {"failure_count": 3.0}}, True),
+    ("POST", "/clients", {"client_id": "c9", "access_token_lifetime": 30.0}, True),
+    ("POST", "/faults", {"status": 503.0, "times": 2.0, "retry_after": 5.0}, True),
+    ("POST", "/faults", {"retry_after": 5.5}, False),
+    # an empty change changes nothing
+    ("PATCH", "/settings", {}, True),
+    ("PATCH", "/users/demo", {}, True),
+    # the settings PATCH takes are the settings GET shows, no others
+    ("PATCH", "/settings", {"id_token_lifetime": 600}, True),
+    ("PATCH", "/settings", {"name": "/elsewhere"}, False),
+    # lifetimes are 64-bit, so the clock can add them
+    ("PATCH", "/settings", {"access_token_lifetime": 2**63 - 1}, True),
+    ("PATCH", "/settings", {"access_token_lifetime": 2**63}, False),
+    ("PATCH", "/settings", {"refresh_token_lifetime": -(2**63) - 1}, False),
+    ("POST", "/clients", {"client_id": "c9", "refresh_token_lifetime": 2**63}, False),
+    # a timed lock and a clock move have bounds that keep every instant finite
+    ("PATCH", "/settings", {"lockout": {"duration_minutes": 1e10}}, True),
+    ("PATCH", "/settings", {"lockout": {"duration_minutes": 1e10 + 1}}, False),
+    ("PATCH", "/settings", {"lockout": {"interval_minutes": 1e300}}, True),
+    ("POST", "/clock/advance", {"seconds": 1e12}, True),
+    ("POST", "/clock/advance", {"seconds": -1e12 - 1}, False),
+    # a user has a name and a password
+    ("POST", "/users", {"username": "", "password": "pw"}, False),
+    ("POST", "/users", {"username": "bob", "password": ""}, False),
+    ("POST", "/users", {"username": " ", "password": " "}, True),
+    # faults: header values, empty names, and one kind of answer
+    ("POST", "/faults", {}, True),
+    ("POST", "/faults", {"retry_after": "Wed, 21 Oct 2015 07:28:00 GMT"}, True),
+    ("POST", "/faults", {"retry_after": " "}, False),
+    ("POST", "/faults", {"retry_after": "5\r\nX-Injected: 1"}, False),
+    ("POST", "/faults", {"retry_after": "5\n"}, False),
+    ("POST", "/faults", {"retry_after": "\u20ac"}, False),
+    ("POST", "/faults", {"body": "x", "content_type": "text/html; charset=utf-8"}, True),
+    ("POST", "/faults", {"body": "x", "content_type": "text/html\n"}, False),
+    ("POST", "/faults", {"empty": True, "content_type": "\u00e9"}, False),
+    ("POST", "/faults", {"content_type": "text/plain"}, False),
+    ("POST", "/faults", {"empty": True, "malformed": True}, False),
+    ("POST", "/faults", {"body": None, "malformed": True}, True),
+    ("POST", "/faults", {"body": "", "empty": True}, False),
+    ("POST", "/faults", {"drop": True, "delay": 0.01}, True),
+    ("POST", "/faults", {"drop": True, "status": None, "retry_after": None}, True),
+    ("POST", "/faults", {"drop": True, "retry_after": 1}, False),
+    ("POST", "/faults", {"drop": True, "content_type": "text/plain"}, False),
+    ("POST", "/faults", {"empty": True, "error": "x"}, False),
+    ("POST", "/faults", {"body": {}, "description": None}, True),
+    ("POST", "/faults", {"realm": ""}, False),
+    ("POST", "/faults", {"username": "demo", "grant_type": "password", "client_id": "myClient"}, True),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "valid"), AGREEMENT, ids=lambda v: json.dumps(v))
+def test_what_the_document_calls_valid_is_what_the_server_accepts(control, method, path, body, valid):
+    assert document_accepts(method, path, body) is valid
+    r = control(method, path, body)
+    if valid:
+        assert 200 <= r.status_code < 300, r.text
+    else:
+        assert r.status_code == 400, r.text
+        assert r.json()["error"] == "invalid_request"
+
+
+def test_an_unknown_journal_endpoint_is_a_400_naming_the_known_ones(control):
+    r = control("GET", "/journal", params={"endpoint": "AAA"}, expect=400)
+    assert r.json()["error"] == "invalid_request"
+    assert "'AAA' is not one of access_token, tokeninfo" in r.json()["error_description"]
+    control("GET", "/journal", params={"endpoint": "jwk_uri"}, expect=200)
+
+
+def test_no_body_is_no_change_or_the_default_fault(mock_as, control):
+    settings_now = control("GET", "/settings").json()
+    assert control("PATCH", "/settings", expect=200).json() == settings_now
+    assert control("PATCH", "/users/demo", expect=200).json() == control("GET", "/users/demo").json()
+    fault = control("POST", "/faults", expect=201).json()
+    assert (fault["kind"], fault["status"], fault["times"]) == ("error", 400, 1)
+    assert login(mock_as).json() == INVALID_GRANT
+    assert login(mock_as).status_code == 200
+
+
+def test_a_whole_number_float_is_the_integer(mock_as, control):
+    assert control("POST", "/reseed", {"seed": 8.0}, expect=200).text.startswith('{"seed":8,')
+    control("POST", "/faults", {"status": 503.0, "retry_after": 30.0}, expect=201)
+    r = login(mock_as)
+    assert (r.status_code, r.headers["Retry-After"]) == (503, "30")
+
+
+def test_the_longest_lifetimes_and_lock_still_answer(mock_as, control):
+    """Lifetimes past a float's range made every token request a 500; a lock of 1e308 minutes made
+    the user's ``locked_until`` Infinity, which is not JSON."""
+    longest = {"access_token_lifetime": 2**63 - 1, "refresh_token_lifetime": 2**63 - 1}
+    control("PATCH", "/settings", {**longest, "id_token_lifetime": 2**63 - 1}, expect=200)
+    r = login(mock_as)
+    assert r.status_code == 200
+    info = requests.get(mock_as.url_for("tokeninfo"), params={"access_token": r.json()["access_token"]})
+    assert info.status_code == 200
+    lockout = {"enabled": True, "failure_count": 1, "duration_minutes": 1e10}
+    control("PATCH", "/settings", {"lockout": lockout}, expect=200)
+    login(mock_as, password="wrong")
+    lock = control("GET", "/users/demo", expect=200).json()["lockout"]
+    assert lock["locked_until"] == pytest.approx(lock["locked_at"] + 6e11)
+
+
 # -- errors, and the reserved path ------------------------------------------------------------------------------------
 
 
@@ -467,7 +590,26 @@ def test_unknown_routes_and_methods_answer_in_the_control_format(mock_as):
     assert "POST" in r.headers["Allow"]
 
 
-@pytest.mark.parametrize("raw", ["{bad", "[]", '"x"', "null", "3", "\xff"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "{bad",
+        "[]",
+        '"x"',
+        "null",
+        "3",
+        "\xff",
+        " ",
+        "\n",
+        '{"delay": NaN}',
+        '{"delay": Infinity}',
+        '{"body": [-Infinity]}',
+        '{"body": [1e400]}',
+        '{"retry_after": 1' + "0" * 400 + "}",
+        '{"body": "\\ud800"}',
+        '{"description": "a\\udfffb"}',
+    ],
+)
 def test_a_body_that_is_not_a_json_object_is_a_400(control, raw):
     r = control("POST", "/faults", raw=raw.encode("latin-1"), expect=400)
     assert r.json()["error"] == "invalid_request"
