@@ -75,6 +75,14 @@ ACTION_FIELDS = (
 INPUT_FIELDS = MATCH_FIELDS + ACTION_FIELDS
 
 
+def reason_phrase(status: int) -> str:
+    """The standard reason phrase of ``status``, or ``Error`` for a status HTTP does not name."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def default_error(status: int, endpoint: str | None = None) -> tuple[str, str]:
     """AM's ``error`` and ``error_description`` for a status the caller gave without them.
 
@@ -89,10 +97,7 @@ def default_error(status: int, endpoint: str | None = None) -> tuple[str, str]:
             e = invalid_token()
             return e.error, e.description
         return "invalid_client", CLIENT_AUTH_FAILED
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Error"
+    phrase = reason_phrase(status)
     if status in (429, 503):
         return "temporarily_unavailable", phrase
     named = {403: "access_denied", 404: "not_found", 405: "method_not_allowed"}
@@ -296,7 +301,7 @@ class Fault:
         error, description = default_error(status, x.endpoint)
         if self.error is not None:
             error = self.error
-            description = self.description if self.description is not None else HTTPStatus(status).phrase
+            description = self.description if self.description is not None else reason_phrase(status)
         elif self.description is not None:
             description = self.description
         if status == 401 and error == "invalid_client" and _basic_credentials(x) is not None:

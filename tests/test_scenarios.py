@@ -293,6 +293,14 @@ def test_503_service_unavailable(am):
     assert r.json()["error"] == "temporarily_unavailable"
 
 
+@pytest.mark.parametrize("status", [450, 596])
+def test_a_status_http_does_not_name(am, status):
+    am.fail(status=status, error="custom_error")
+    r = post(am)
+    assert r.status_code == status
+    assert r.json() == {"error_description": "Error", "error": "custom_error"}
+
+
 def test_a_custom_body(am):
     am.fail(status=502, body="<html><body>Bad Gateway</body></html>", content_type="text/html")
     r = post(am)
