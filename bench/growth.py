@@ -116,8 +116,10 @@ def growth(quick: bool) -> list[Row]:
             raise RuntimeError(f"{live} live tokens after {issuer.issued} issued: some expired")
         gc.collect()
         rss[checkpoint] = rss_bytes()
-        log(f"growth: {checkpoint:>9,} live tokens, {fmt_us(marginal[checkpoint])}/token, "
-            f"longest {fmt_ms(pauses[checkpoint])}, RSS {rss[checkpoint] / 2**20:,.0f} MiB")
+        log(
+            f"growth: {checkpoint:>9,} live tokens, {fmt_us(marginal[checkpoint])}/token, "
+            f"longest {fmt_ms(pauses[checkpoint])}, RSS {rss[checkpoint] / 2**20:,.0f} MiB"
+        )
     first = checkpoints[0]
     rows = []
     for checkpoint in checkpoints[1:]:

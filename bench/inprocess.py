@@ -176,7 +176,13 @@ def bench_httpx(quick: bool) -> Row:
         return took
 
     return _compare(
-        what, "`respx` route", "`patch_httpx`", canned, mock, rounds, target,
+        what,
+        "`respx` route",
+        "`patch_httpx`",
+        canned,
+        mock,
+        rounds,
+        target,
         extra=("canned side-effect route", canned_callable),
     )
 
@@ -277,8 +283,10 @@ def why(data: dict[str, Any], endpoint_s: float) -> str:
             f"{fmt_us(dispatch)} ({dispatch / extra:.0%})"
         )
         rest = extra - endpoint_s - dispatch
-        parts.append(f"the rest, {fmt_us(rest)} ({rest / extra:.0%}), the mock's own glue "
-                     "(URL split, header copy and validation, body read, timeout hook) and noise")
+        parts.append(
+            f"the rest, {fmt_us(rest)} ({rest / extra:.0%}), the mock's own glue "
+            "(URL split, header copy and validation, body read, timeout hook) and noise"
+        )
     return (
         f"Why: of the {fmt_us(extra)} the mock adds per call, " + "; ".join(parts) + ". A canned stub "
         "does none of the endpoint's work, so the cheaper the stub's transport, the larger the ratio "

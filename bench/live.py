@@ -107,19 +107,28 @@ def subjects(with_peer: bool) -> list[Subject]:
     """The mock, the canned baseline and (if it can run) the peer."""
     out = [
         Subject(
-            "mock", "`mock-as serve`", [*mock_command(), "serve", "-p", "0", "-q", "--seed", "0"],
-            MOCK_READY, "/openam" + TOKEN_PATH,
+            "mock",
+            "`mock-as serve`",
+            [*mock_command(), "serve", "-p", "0", "-q", "--seed", "0"],
+            MOCK_READY,
+            "/openam" + TOKEN_PATH,
         ),
         Subject(
-            "canned", "canned JSON (waitress)",
-            [sys.executable, str(HERE / "canned_server.py"), "0", "--quiet-queue"], READY_REGEX, "/token",
+            "canned",
+            "canned JSON (waitress)",
+            [sys.executable, str(HERE / "canned_server.py"), "0", "--quiet-queue"],
+            READY_REGEX,
+            "/token",
         ),
     ]
     if with_peer:
         out.append(
             Subject(
-                "peer", "`oauth2-mock-server`", ["node", str(PEER_DIR / "axa_server.js"), "0"],
-                READY_REGEX, "/token",
+                "peer",
+                "`oauth2-mock-server`",
+                ["node", str(PEER_DIR / "axa_server.js"), "0"],
+                READY_REGEX,
+                "/token",
             )
         )
     return out
@@ -147,7 +156,9 @@ def load_rounds(quick: bool) -> list[Row]:
     if shutil.which("wrk") is None:
         reason = "wrk not found: `apt-get install -y wrk`"
         return [
-            skipped(SECTION, PEER_WHAT, reason if missing is None else f"{reason}; {missing}", PEER_GOAL_TEXT),
+            skipped(
+                SECTION, PEER_WHAT, reason if missing is None else f"{reason}; {missing}", PEER_GOAL_TEXT
+            ),
             skipped(SECTION, "ROPC under load vs a canned-JSON server", reason),
         ]
     rows: list[Row] = []
@@ -172,8 +183,14 @@ def load_rounds(quick: bool) -> list[Row]:
         def wrk_of(name: str) -> Callable[[], Any]:
             def go() -> Any:
                 log(f"live: wrk {seconds}s against {name}")
-                return run_wrk(running[name][2], TOKEN_BODY, duration=seconds,
-                               connections=CONNECTIONS, threads=WRK_THREADS)
+                return run_wrk(
+                    running[name][2],
+                    TOKEN_BODY,
+                    duration=seconds,
+                    connections=CONNECTIONS,
+                    threads=WRK_THREADS,
+                )
+
             return go
 
         results = interleaved({name: wrk_of(name) for name in running}, rounds)
@@ -195,10 +212,10 @@ def _cell(label: str, runs: list[dict[str, Any]]) -> str:
 def _load_rows(results: dict[str, list[Any]], rounds: int, seconds: int, log_lines: int) -> list[Row]:
     rows: list[Row] = []
     mock = results["mock"]
-    errors = {
-        name: sum(r["non_2xx"] + r["socket_errors"] for r in runs) for name, runs in results.items()
-    }
-    setup = f"wrk {CONNECTIONS} connections, {WRK_THREADS} threads, {rounds} interleaved rounds of {seconds} s"
+    errors = {name: sum(r["non_2xx"] + r["socket_errors"] for r in runs) for name, runs in results.items()}
+    setup = (
+        f"wrk {CONNECTIONS} connections, {WRK_THREADS} threads, {rounds} interleaved rounds of {seconds} s"
+    )
     clean = ", ".join(f"{name} {count}" for name, count in errors.items())
     mock_rps = [r["requests_per_sec"] for r in mock]
     data = dict(results)
@@ -278,7 +295,10 @@ def wsgi_breakdown(quick: bool) -> list[Row]:
     body = TOKEN_BODY.encode()
     state = State(MockASConfig(seed=0))
     environ = EnvironBuilder(
-        path="/openam" + TOKEN_PATH, method="POST", data=body, content_type=FORM_TYPE,
+        path="/openam" + TOKEN_PATH,
+        method="POST",
+        data=body,
+        content_type=FORM_TYPE,
         base_url="http://127.0.0.1:8080",
     ).get_environ()
     flask_call = _wsgi_caller(create_app(state=state), environ, body)
@@ -294,6 +314,7 @@ def wsgi_breakdown(quick: bool) -> list[Row]:
         def go() -> float:
             state.reset()
             return per_call(fn, calls)
+
         return go
 
     for fn in (flask_call, canned_call, endpoint_call):

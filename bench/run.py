@@ -174,7 +174,9 @@ def run_section(name: str, quick: bool) -> list[Row]:
     rows = [Row.from_json(json.loads(line)) for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0:
         rows.append(
-            Row(name, "section failed", "—", "—", note=f"exited with status {done.returncode}; see its output")
+            Row(
+                name, "section failed", "—", "—", note=f"exited with status {done.returncode}; see its output"
+            )
         )
     return rows
 
@@ -247,7 +249,14 @@ def render(results: dict[str, list[Row]], info: dict[str, str], meta: dict[str, 
             out.append("")
     for name, rows in results.items():
         title, _, about = SECTIONS[name]
-        out += [f"## {title}", "", about, "", "| what | baseline | mock | ratio | goal | met? |", "|---|---|---|---|---|---|"]
+        out += [
+            f"## {title}",
+            "",
+            about,
+            "",
+            "| what | baseline | mock | ratio | goal | met? |",
+            "|---|---|---|---|---|---|",
+        ]
         notes = []
         for row in rows:
             mark = ""
@@ -288,7 +297,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="shorter runs, for a first look")
     parser.add_argument("--only", action="append", choices=sorted(SECTIONS), help="run only this section")
     parser.add_argument(
-        "--output", type=Path, default=None,
+        "--output",
+        type=Path,
+        default=None,
         help=f"where to write the report (default {DEFAULT_OUTPUT.relative_to(REPO)}; "
         "with --only, standard output only)",
     )
@@ -322,7 +333,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         output.write_text(report, encoding="utf-8")
         log(f"wrote {output}")
     if args.json is not None:
-        raw = {"meta": meta, "machine": info, "sections": {k: [r.to_json() for r in v] for k, v in results.items()}}
+        raw = {
+            "meta": meta,
+            "machine": info,
+            "sections": {k: [r.to_json() for r in v] for k, v in results.items()},
+        }
         args.json.write_text(json.dumps(raw, indent=1), encoding="utf-8")
     failed = any(r.what == "section failed" for rows in results.values() for r in rows)
     missed = any(r.met is False for rows in results.values() for r in rows)

@@ -58,7 +58,10 @@ def spawn_to_first_token(command: list[str], path: str, timeout: float = 20.0) -
     argv = [str(port) if arg == "PORT" else arg for arg in command]
     start = time.perf_counter()
     proc = subprocess.Popen(
-        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     try:
@@ -89,7 +92,9 @@ def _run_seconds(argv: list[str], cwd: str | None = None, env: dict[str, str] | 
     done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
     took = time.perf_counter() - start
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stdout[-1500:]}{done.stderr[-1500:]}")
+        raise RuntimeError(
+            f"{' '.join(argv)} failed ({done.returncode}):\n{done.stdout[-1500:]}{done.stderr[-1500:]}"
+        )
     return took
 
 
@@ -165,8 +170,12 @@ def plugin_import_cost(runs: int) -> tuple[float, list[str]]:
 
     def imported(code: str) -> dict[str, int]:
         done = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", code], env=env, capture_output=True,
-            text=True, timeout=60, check=True,
+            [sys.executable, "-X", "importtime", "-c", code],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
         )
         out: dict[str, int] = {}
         for line in done.stderr.splitlines():
@@ -186,7 +195,7 @@ def plugin_import_cost(runs: int) -> tuple[float, list[str]]:
     return median(costs), modules
 
 
-_CONFTEST = '''\
+_CONFTEST = """\
 import json
 import os
 import time
@@ -223,7 +232,7 @@ def responses_stub():
         stub.add(responses.POST, URL, json={"access_token": "x", "scope": "write",
                                             "token_type": "Bearer", "expires_in": 3599})
         yield stub
-'''
+"""
 
 #: Test kind -> the fixture its tests ask for ("" for none).
 _KINDS = {"plain": "", "stub": "responses_stub", "requests": "mock_as_requests", "live": "mock_as"}
@@ -242,8 +251,11 @@ def per_test_cost(quick: bool) -> list[Row]:
         Path(tmp, "test_fixtures.py").write_text("\n\n".join(lines), encoding="utf-8")
         times_file = Path(tmp, "times.json")
         env["MOCK_AS_BENCH_TIMES"] = str(times_file)
-        _run_seconds([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_fixtures.py"],
-                     cwd=tmp, env=env)
+        _run_seconds(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_fixtures.py"],
+            cwd=tmp,
+            env=env,
+        )
         times: dict[str, list[float]] = json.loads(times_file.read_text(encoding="utf-8"))
     per_kind: dict[str, list[float]] = {kind: [] for kind in _KINDS}
     for name, (setup, teardown) in times.items():

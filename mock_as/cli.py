@@ -24,17 +24,31 @@ def main() -> None:
 @main.command()
 @click.option("-H", "--host", default=DEFAULTS.host, show_default=True, help="Address to bind.")
 @click.option(
-    "-p", "--port", type=int, default=DEFAULT_PORT, show_default=True, envvar="MOCK_AS_PORT",
+    "-p",
+    "--port",
+    type=int,
+    default=DEFAULT_PORT,
+    show_default=True,
+    envvar="MOCK_AS_PORT",
     help="Port to bind (0 picks a free one). Env: MOCK_AS_PORT.",
 )
+@click.option("--context-path", default=None, help=f"AM's context path.  [default: {DEFAULTS.context_path}]")
 @click.option(
-    "--context-path", default=None, help=f"AM's context path.  [default: {DEFAULTS.context_path}]"
+    "--seed", type=int, default=None, help="Fixes users and tokens; a random one is printed if unset."
 )
-@click.option("--seed", type=int, default=None, help="Fixes users and tokens; a random one is printed if unset.")
-@click.option("--users", type=click.IntRange(0, 10_000), default=None,
-              help=f"Seeded fake users per realm.  [default: {DEFAULTS.users}]")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
-              help="TOML file of realms, clients, users, services and lifetimes.")
+@click.option(
+    "--users",
+    type=click.IntRange(0, 10_000),
+    default=None,
+    help=f"Seeded fake users per realm.  [default: {DEFAULTS.users}]",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="TOML file of realms, clients, users, services and lifetimes.",
+)
 @click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True, help="Worker threads.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the base URL.")
 def serve(
@@ -109,7 +123,9 @@ def banner(state: Any, base: str) -> str:
         "",
     ]
     for realm in state.realms.values():
-        lines.append(f"realm {realm.name}   token endpoint {base}/oauth2{realm_path(realm.name)}/access_token")
+        lines.append(
+            f"realm {realm.name}   token endpoint {base}/oauth2{realm_path(realm.name)}/access_token"
+        )
         for c in realm.clients.values():
             kind = "public" if c.secret is None else f"secret {c.secret}"
             lines.append(
@@ -121,7 +137,12 @@ def banner(state: Any, base: str) -> str:
     root = state.realms.get("/")
     if root is not None and "demo" in root.users and "myClient" in root.clients:
         data = " ".join(f'--data "{k}={v}"' for k, v in DOCUMENTED_REQUEST.items())
-        lines += ["", "try:", f"  curl --request POST {data} \\", f"    {base}/oauth2/realms/root/access_token"]
+        lines += [
+            "",
+            "try:",
+            f"  curl --request POST {data} \\",
+            f"    {base}/oauth2/realms/root/access_token",
+        ]
     lines += ["", "ready (Ctrl-C or SIGTERM stops it)"]
     return "\n".join(lines)
 

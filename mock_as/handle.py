@@ -87,7 +87,11 @@ class MockAS:
         attrs = {"uid": username, **attributes}
         return self.state.add_user(
             UserConfig(
-                username=username, password=password, attributes=attrs, status=status, password_expired=expired
+                username=username,
+                password=password,
+                attributes=attrs,
+                status=status,
+                password_expired=expired,
             ),
             realm,
         )

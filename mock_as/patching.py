@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import responses
     from requests import PreparedRequest
 
+
 def _body_bytes(body: Any) -> bytes:
     if body is None:
         return b""

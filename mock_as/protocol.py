@@ -187,7 +187,9 @@ class Exchange:
             raise invalid_client(realm.name, basic=basic)
         if "openid" in client.scopes and method != client.token_endpoint_auth_method:
             raise invalid_client(
-                realm.name, basic=basic, description="Invalid authentication method for accessing this endpoint."
+                realm.name,
+                basic=basic,
+                description="Invalid authentication method for accessing this endpoint.",
             )
         return client
 

@@ -166,9 +166,18 @@ attributes = { mail = "bjensen@example.com" }
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("[[realms]]\nname = '/'\nacess_token_lifetime = 60\n", "realms[0].acess_token_lifetime: unknown key"),
-        ("[[realms]]\naccess_token_lifetime = 'long'\n", "realms[0].access_token_lifetime: expected an integer"),
-        ("[[realms]]\n[[realms.clients]]\nsecret = 'x'\n", "realms[0].clients[0]: missing required key 'client_id'"),
+        (
+            "[[realms]]\nname = '/'\nacess_token_lifetime = 60\n",
+            "realms[0].acess_token_lifetime: unknown key",
+        ),
+        (
+            "[[realms]]\naccess_token_lifetime = 'long'\n",
+            "realms[0].access_token_lifetime: expected an integer",
+        ),
+        (
+            "[[realms]]\n[[realms.clients]]\nsecret = 'x'\n",
+            "realms[0].clients[0]: missing required key 'client_id'",
+        ),
         ("[[realms]]\ntoken_format = 'paper'\n", "realms[0].token_format: 'paper' is not one of"),
         ("seed = \n", "not valid TOML"),
     ],
@@ -194,7 +203,10 @@ def test_port_in_use_is_a_clear_error():
         port = base.split(":")[2].split("/")[0]
         # a subprocess: waitress leaves the socket of a failed bind for the garbage collector
         result = subprocess.run(
-            [sys.executable, "-m", "mock_as", "serve", "--port", port], capture_output=True, text=True, timeout=30,
+            [sys.executable, "-m", "mock_as", "serve", "--port", port],
+            capture_output=True,
+            text=True,
+            timeout=30,
             check=False,
         )
         assert result.returncode == 1

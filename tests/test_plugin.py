@@ -28,7 +28,7 @@ def run(pytester, *args):
 def test_each_fixture_runs_the_flow(pytester):
     pytester.makepyfile(
         FLOW
-        + '''
+        + """
 def test_live(mock_as):
     assert mock_as.base_url.startswith("http://127.0.0.1:")
     assert get_token(mock_as.token_url)["expires_in"] == 3599
@@ -63,7 +63,7 @@ def test_other_urls_are_not_swallowed_httpx(mock_as_httpx):
     import httpx, pytest, respx
     with pytest.raises(respx.models.AllMockedAssertionError):
         httpx.get("https://api.example.com/elsewhere")
-'''
+"""
     )
     run(pytester).assert_outcomes(passed=7)
 
@@ -71,21 +71,21 @@ def test_other_urls_are_not_swallowed_httpx(mock_as_httpx):
 def test_one_state_two_transports(pytester):
     pytester.makepyfile(
         FLOW
-        + '''
+        + """
 def test_token_from_one_transport_is_known_to_the_other(mock_as, mock_as_requests):
     token = get_token(mock_as_requests.token_url)["access_token"]
     assert mock_as.token(token) is not None
     mock_as.add_user("alice", "s3cret-pw")
     form = dict(FORM, username="alice", password="s3cret-pw")
     assert requests.post(mock_as_requests.token_url, data=form).status_code == 200
-'''
+"""
     )
     run(pytester).assert_outcomes(passed=1)
 
 
 def test_real_oauth_clients(pytester):
     pytester.makepyfile(
-        '''
+        """
 import os
 os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"  # the live server speaks plain HTTP on loopback
 
@@ -117,7 +117,7 @@ def test_wrong_password_surfaces_as_oauth_error(mock_as_requests):
     session = OAuth2Session("myClient", "forgerock", scope="write")
     with pytest.raises(OAuthError, match="invalid_grant"):
         session.fetch_token(mock_as_requests.token_url, username="demo", password="nope")
-'''
+"""
     )
     run(pytester, "-W", "ignore::DeprecationWarning").assert_outcomes(passed=4)
 
@@ -125,7 +125,7 @@ def test_wrong_password_surfaces_as_oauth_error(mock_as_requests):
 def test_state_never_leaks_between_tests(pytester):
     pytester.makepyfile(
         FLOW
-        + '''
+        + """
 import pytest
 
 @pytest.fixture(params=["mock_as", "mock_as_requests"])
@@ -143,7 +143,7 @@ def test_changes_are_gone_next_time(am, n):
     am.add_user("intruder", "pw")
     am.set_user("demo", status="locked")
     am.clock.advance(10**9)
-'''
+"""
     )
     run(pytester).assert_outcomes(passed=6)
 
@@ -151,10 +151,10 @@ def test_changes_are_gone_next_time(am, n):
 def test_same_tokens_every_run(pytester):
     pytester.makepyfile(
         FLOW
-        + '''
+        + """
 def test_print(mock_as_requests):
     print("TOKEN", get_token(mock_as_requests.token_url)["access_token"])
-'''
+"""
     )
     tokens = set()
     for _ in range(2):
@@ -166,7 +166,7 @@ def test_print(mock_as_requests):
 
 def test_config_override_ini_env_and_marker(pytester):
     pytester.makeconftest(
-        '''
+        """
 import pytest
 from mock_as import MockASConfig, RealmConfig, ClientConfig, UserConfig
 
@@ -176,10 +176,10 @@ def mock_as_config():
         name="/",
         clients=(ClientConfig(client_id="app", secret="s", scopes=("read",), default_scopes=("read",)),),
         users=(UserConfig(username="bjensen", password="Ch4ng31t"),)),))
-'''
+"""
     )
     pytester.makepyfile(
-        '''
+        """
 import pytest, requests
 
 def test_override(mock_as_requests):
@@ -197,7 +197,7 @@ def test_marker(mock_as):
 @pytest.mark.mock_as(port=1)
 def test_marker_cannot_move_the_server(mock_as):
     pass
-'''
+"""
     )
     result = run(pytester)
     result.assert_outcomes(passed=2, errors=1)
@@ -207,13 +207,13 @@ def test_marker_cannot_move_the_server(mock_as):
 def test_ini_options(pytester):
     pytester.makeini("[pytest]\nmock_as_seed = 11\nmock_as_users = 0\nmock_as_context_path = /am\n")
     pytester.makepyfile(
-        '''
+        """
 def test_ini(mock_as, mock_as_requests):
     assert mock_as.seed == 11
     assert [u.username for u in mock_as.users] == ["demo"]
     assert mock_as.base_url.endswith("/am")
     assert mock_as_requests.token_url.startswith("https://openam.example.com:8443/openam/")
-'''
+"""
     )
     run(pytester).assert_outcomes(passed=1)
 
@@ -222,14 +222,14 @@ def test_env_settings(pytester, monkeypatch):
     monkeypatch.setenv("MOCK_AS_SEED", "99")
     monkeypatch.setenv("MOCK_AS_BASE_URL", "https://am.example.com/am")
     pytester.makepyfile(
-        '''
+        """
 import requests
 def test_env(mock_as_requests):
     assert mock_as_requests.seed == 99
     r = requests.post("https://am.example.com/am/oauth2/realms/root/access_token", data=dict(
         grant_type="password", username="demo", password="Ch4ng31t", client_id="myClient", client_secret="forgerock"))
     assert r.status_code == 200
-'''
+"""
     )
     run(pytester).assert_outcomes(passed=1)
 
@@ -237,7 +237,7 @@ def test_env(mock_as_requests):
 def test_cooperates_with_the_tests_own_responses(pytester):
     pytester.makepyfile(
         FLOW
-        + '''
+        + """
 import responses
 
 @responses.activate
@@ -252,7 +252,7 @@ def test_own_mock(mock_as_requests):
         rsps.add(responses.GET, "https://api.example.com/me", json={})
         assert get_token(mock_as_requests.token_url)["scope"] == "write"
         requests.get("https://api.example.com/me")
-'''
+"""
     )
     run(pytester).assert_outcomes(passed=2)
 
@@ -262,19 +262,23 @@ def test_fixtures_are_documented(pytester):
     result = run(pytester, "--fixtures")
     for name in ("mock_as_config", "mock_as_state", "mock_as_server"):
         result.stdout.re_match_lines([rf"{name} \[session scope\] -- ", r"\s+Session-scoped"])
-    for name, doc in (("mock_as", "live"), ("mock_as_requests", "in-process"), ("mock_as_httpx", "in-process")):
+    for name, doc in (
+        ("mock_as", "live"),
+        ("mock_as_requests", "in-process"),
+        ("mock_as_httpx", "in-process"),
+    ):
         result.stdout.re_match_lines([rf"{name} -- ", rf"\s+Function-scoped {doc}"])
 
 
 def test_plugin_load_imports_nothing_heavy(pytester):
     pytester.makepyfile(
-        '''
+        """
 import sys
 def test_untouched():
     assert "mock_as.plugin" in sys.modules
     heavy = {"flask", "werkzeug", "responses", "waitress", "mock_as.state"} & set(sys.modules)
     assert not heavy, heavy
-'''
+"""
     )
     run(pytester, "-p", "no:randomly").assert_outcomes(passed=1)
 
@@ -282,7 +286,7 @@ def test_untouched():
 def test_under_xdist(pytester):
     pytester.makepyfile(
         FLOW
-        + '''
+        + """
 import os, pytest
 
 @pytest.mark.parametrize("n", range(6))
@@ -290,6 +294,6 @@ def test_parallel(mock_as, mock_as_requests, n):
     assert get_token(mock_as.token_url)["expires_in"] == 3599
     assert get_token(mock_as_requests.token_url)["expires_in"] == 3599
     assert len(mock_as.calls) == 2
-'''
+"""
     )
     run(pytester, "-n", "2").assert_outcomes(passed=6)

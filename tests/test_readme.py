@@ -53,7 +53,9 @@ def test_readme_curl_output_is_real():
             assert proc.stdout is not None
             base = proc.stdout.readline().strip()
             command = command.replace("http://127.0.0.1:8080/openam", base)
-            out = subprocess.run(command + " --silent", shell=True, capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                command + " --silent", shell=True, capture_output=True, text=True, check=True
+            )
             assert out.stdout == printed
         finally:
             proc.terminate()

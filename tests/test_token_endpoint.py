@@ -129,10 +129,15 @@ def test_realms_do_not_share_tokens_or_users(am):
 def test_non_post_is_405(am, method):
     r = requests.request(method, am.token_url)
     assert r.status_code == 405
-    assert r.json() == {"error_description": f"Required Method: POST found: {method}", "error": "method_not_allowed"}
+    assert r.json() == {
+        "error_description": f"Required Method: POST found: {method}",
+        "error": "method_not_allowed",
+    }
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "text/plain", "multipart/form-data; boundary=x"])
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "text/plain", "multipart/form-data; boundary=x"]
+)
 def test_wrong_content_type(am, content_type):
     r = post(am, b"grant_type=password", headers={"Content-Type": content_type})
     assert r.status_code == 400
@@ -184,7 +189,9 @@ def test_unsupported_grant_type(am, grant):
 
 
 def test_client_not_allowed_the_grant_is_unauthorized_client(am):
-    am.add_client("ccOnly", "s3cret", scopes=["write"], default_scopes=["write"], grant_types=["client_credentials"])
+    am.add_client(
+        "ccOnly", "s3cret", scopes=["write"], default_scopes=["write"], grant_types=["client_credentials"]
+    )
     r = post(am, form(client_id="ccOnly", client_secret="s3cret"))
     assert r.status_code == 400
     assert r.json() == {
@@ -197,7 +204,11 @@ def test_client_not_allowed_the_grant_is_unauthorized_client(am):
 
 
 def test_basic_authentication(am):
-    r = post(am, form(client_id=None, client_secret=None), headers={"Authorization": "Basic bXlDbGllbnQ6Zm9yZ2Vyb2Nr"})
+    r = post(
+        am,
+        form(client_id=None, client_secret=None),
+        headers={"Authorization": "Basic bXlDbGllbnQ6Zm9yZ2Vyb2Nr"},
+    )
     assert r.status_code == 200, r.text
 
 
@@ -244,7 +255,9 @@ def test_basic_client_failure_is_401_with_challenge(am, header):
 
 
 def test_basic_challenge_names_the_sub_realm(am):
-    r = post(am, form(client_id=None, client_secret=None), realm="/customers", headers=basic("myClient", "bad"))
+    r = post(
+        am, form(client_id=None, client_secret=None), realm="/customers", headers=basic("myClient", "bad")
+    )
     assert r.status_code == 401
     assert r.headers["WWW-Authenticate"] == 'Basic realm="/customers"'
 
@@ -273,8 +286,13 @@ def test_inactive_client_fails(am):
 
 
 def test_auth_method_enforced_for_openid_clients(am):
-    am.add_client("oidc", "s", scopes=["openid", "write"], default_scopes=["write"],
-                  token_endpoint_auth_method="client_secret_basic")
+    am.add_client(
+        "oidc",
+        "s",
+        scopes=["openid", "write"],
+        default_scopes=["write"],
+        token_endpoint_auth_method="client_secret_basic",
+    )
     r = post(am, form(client_id="oidc", client_secret="s"))
     assert r.status_code == 400
     assert r.json() == {
@@ -315,7 +333,9 @@ def test_seeded_users_log_in(am):
     assert len(am.users) == 4  # demo + 3 seeded
 
 
-@pytest.mark.parametrize(("status", "message"), [("inactive", "User is not Active"), ("locked", "User Locked Out.")])
+@pytest.mark.parametrize(
+    ("status", "message"), [("inactive", "User is not Active"), ("locked", "User Locked Out.")]
+)
 def test_account_states(am, status, message):
     am.set_user("demo", status=status)
     assert post(am, DOCS_FORM).json() == INVALID_GRANT
@@ -389,7 +409,10 @@ def test_no_scope_and_no_default(am):
 def test_any_unknown_scope_rejects_the_request(am):
     r = post(am, form(scope="write admin root"))
     assert r.status_code == 400
-    assert r.json() == {"error_description": "Unknown/invalid scope(s): [admin, root]", "error": "invalid_scope"}
+    assert r.json() == {
+        "error_description": "Unknown/invalid scope(s): [admin, root]",
+        "error": "invalid_scope",
+    }
 
 
 def test_several_scopes(am):
@@ -437,7 +460,11 @@ def test_marker_sets_lifetime(pytester):
 @pytest.fixture
 def rt_client(am):
     am.add_client(
-        "rich", "s", scopes=["write", "read"], default_scopes=["write"], grant_types=["password", "refresh_token"]
+        "rich",
+        "s",
+        scopes=["write", "read"],
+        default_scopes=["write"],
+        grant_types=["password", "refresh_token"],
     )
     return form(client_id="rich", client_secret="s", scope="write read")
 
@@ -484,7 +511,10 @@ def test_refresh_errors(am, rt_client):
     assert r.json() == {"error_description": "Unknown/invalid scope(s): [admin]", "error": "invalid_scope"}
     am.add_client("other", "o", scopes=["write"], grant_types=["refresh_token"])
     r = post(am, {**base, "client_id": "other", "client_secret": "o", "refresh_token": rt})
-    assert r.json() == {"error_description": "Token was issued to a different client", "error": "invalid_request"}
+    assert r.json() == {
+        "error_description": "Token was issued to a different client",
+        "error": "invalid_request",
+    }
     r = post(am, {**base, "refresh_token": rt}, realm="/customers")
     assert r.status_code == 400  # tokens live in their realm
     am.clock.advance(604800)
@@ -494,7 +524,15 @@ def test_refresh_errors(am, rt_client):
 
 def test_refresh_needs_the_grant_on_the_client(am, rt_client):
     rt = post(am, rt_client).json()["refresh_token"]
-    r = post(am, {"grant_type": "refresh_token", "refresh_token": rt, "client_id": "myClient", "client_secret": "forgerock"})
+    r = post(
+        am,
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": rt,
+            "client_id": "myClient",
+            "client_secret": "forgerock",
+        },
+    )
     assert r.json()["error"] == "unauthorized_client"
 
 
@@ -507,7 +545,13 @@ def test_realm_can_stop_issuing_refresh_tokens(am, rt_client):
 
 
 def test_client_credentials(am):
-    am.add_client("svc", "s", scopes=["read"], default_scopes=["read"], grant_types=["client_credentials", "refresh_token"])
+    am.add_client(
+        "svc",
+        "s",
+        scopes=["read"],
+        default_scopes=["read"],
+        grant_types=["client_credentials", "refresh_token"],
+    )
     r = post(am, {"grant_type": "client_credentials", "client_id": "svc", "client_secret": "s"})
     assert r.status_code == 200
     assert list(r.json()) == ["access_token", "scope", "token_type", "expires_in"]
@@ -518,7 +562,10 @@ def test_client_credentials(am):
 def test_client_credentials_refused_to_public_clients(am):
     am.add_client("pub", None, scopes=["read"], default_scopes=["read"], grant_types=["client_credentials"])
     r = post(am, {"grant_type": "client_credentials", "client_id": "pub"})
-    assert r.json() == {"error_description": "Public clients can't use client credentials grant.", "error": "unauthorized_client"}
+    assert r.json() == {
+        "error_description": "Public clients can't use client credentials grant.",
+        "error": "unauthorized_client",
+    }
 
 
 # -- determinism and the clock -----------------------------------------------------------------------
