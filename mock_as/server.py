@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import threading
@@ -38,6 +39,15 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _serve(server: Any, stopping: threading.Event) -> None:
+    """Run waitress's event loop until ``stopping`` is set (checked at least every 0.2 s)."""
+    from waitress import wasyncore
+
+    channels = server._map
+    while channels and not stopping.is_set():
+        wasyncore.loop(timeout=0.2, map=channels, use_poll=True, count=1)
 
 
 def make_wsgi_server(state: State, host: str, port: int, threads: int = 4) -> Any:
@@ -109,6 +119,7 @@ class MockASServer(MockAS):
         super().__init__(state, "http://unstarted")
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def running(self) -> bool:
@@ -130,7 +141,10 @@ class MockASServer(MockAS):
                 "who asks, and its control API shows every password",
                 self.base_url,
             )
-        self._thread = threading.Thread(target=self._server.run, name="mock-as-server", daemon=True)
+        self._stopping.clear()
+        self._thread = threading.Thread(
+            target=_serve, args=(self._server, self._stopping), name="mock-as-server", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -141,22 +155,19 @@ class MockASServer(MockAS):
             return
         self._server = self._thread = None
 
-        def close_all() -> None:  # runs on the server's own loop thread
-            for channel in list(server._map.values()):
-                channel.close()
-
-        # Stop accepting, let the workers finish what they hold (they wake the loop through the
-        # trigger, so it must outlive them), then close every channel: the loop's map empties and
-        # its thread ends.
-        from waitress import wasyncore
-
-        server.trigger.pull_trigger(lambda: wasyncore.dispatcher.close(server))
-        server.task_dispatcher.shutdown(timeout=timeout)
-        server.trigger.pull_trigger(close_all)
+        # End the loop first, then let the workers finish what they hold, then close every socket from
+        # this thread: nothing is closed under the loop's feet, and no worker wakes a closed trigger.
+        self._stopping.set()
+        with contextlib.suppress(OSError):
+            server.trigger.pull_trigger()  # wake the loop now rather than at its next poll timeout
         if thread is not None:
             thread.join(timeout)
             if thread.is_alive():
                 raise TimeoutError("mock-as server did not stop in time")
+        server.task_dispatcher.shutdown(timeout=timeout)
+        for channel in list(server._map.values()):
+            channel.close()
+        server.close()  # the listening socket and the trigger, if not closed above
 
     @property
     def port(self) -> int:

@@ -179,8 +179,9 @@ class _Unstarted:
 
     def __init__(self, host: str) -> None:
         self.effective_host = host
-        self.trigger = SimpleNamespace(pull_trigger=lambda action: None)
+        self.trigger = SimpleNamespace(pull_trigger=lambda action=None: None)
         self.task_dispatcher = SimpleNamespace(shutdown=lambda timeout=None: True)
+        self._map: dict[int, object] = {}  # no sockets: the serving loop ends at once
 
     def run(self) -> None:
         pass
