@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from mock_as.cli import main
+from tests.conftest import DOCS_FORM
 
 DOCS_CURL = [
     "curl", "--silent", "--request", "POST", "--data", "grant_type=password", "--data", "username=demo",
@@ -104,12 +105,17 @@ def test_run_without_seed_prints_one_that_repeats_it():
         assert [line for line in banner if line.startswith("  user")] == users
 
 
-def test_sigterm_stops_cleanly():
-    with serve() as (proc, _base, _banner):
-        proc.send_signal(signal.SIGTERM)
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_signals_stop_cleanly(signum):
+    import requests
+
+    with serve() as (proc, base, _banner):
+        assert requests.post(f"{base}/oauth2/access_token", data=DOCS_FORM, timeout=10).status_code == 200
+        proc.send_signal(signum)
         _, err = proc.communicate(timeout=10)
         assert proc.returncode == 0
         assert "Traceback" not in err
+        assert "mock-as stopped" in err
 
 
 def test_context_path_option():
