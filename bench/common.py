@@ -161,3 +161,16 @@ def log(message: str) -> None:
     """Progress to stderr (stdout carries results)."""
     sys.stderr.write(message + "\n")
     sys.stderr.flush()
+
+
+def section_main(run: Callable[[bool], list[Row]], doc: str | None, argv: list[str] | None = None) -> int:
+    """The command line of one section run alone: print its rows as JSON lines."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0] if doc else None)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    for row in run(args.quick):
+        sys.stdout.write(json.dumps(row.to_json()) + "\n")
+    return 0

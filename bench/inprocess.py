@@ -12,9 +12,7 @@ its rounds, as the fixtures do before each test. Run alone: ``python bench/inpro
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
-import json
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +29,7 @@ from common import (
     median,
     per_call,
     ratio_of,
+    section_main,
     skipped,
 )
 
@@ -296,12 +295,7 @@ def why(data: dict[str, Any], endpoint_s: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Print this section's rows as JSON lines."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
-    for row in run(args.quick):
-        sys.stdout.write(json.dumps(row.to_json()) + "\n")
-    return 0
+    return section_main(run, __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ Run alone: ``python bench/live.py [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import io
 import json
@@ -36,6 +35,7 @@ from common import (
     median,
     per_call,
     ratio_of,
+    section_main,
     skipped,
 )
 from load import READY_REGEX, LoadError, process_output, run_wrk, start_process, stop_process
@@ -352,12 +352,7 @@ def run(quick: bool) -> list[Row]:
 
 def main(argv: list[str] | None = None) -> int:
     """Print this section's rows as JSON lines."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
-    for row in run(args.quick):
-        sys.stdout.write(json.dumps(row.to_json()) + "\n")
-    return 0
+    return section_main(run, __doc__, argv)
 
 
 if __name__ == "__main__":

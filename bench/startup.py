@@ -14,7 +14,6 @@ Run alone: ``python bench/startup.py [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import socket
@@ -36,6 +35,7 @@ from common import (
     log,
     median,
     ratio_of,
+    section_main,
 )
 from live import mock_command, post_token
 
@@ -322,12 +322,7 @@ def run(quick: bool) -> list[Row]:
 
 def main(argv: list[str] | None = None) -> int:
     """Print this section's rows as JSON lines."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
-    for row in run(args.quick):
-        sys.stdout.write(json.dumps(row.to_json()) + "\n")
-    return 0
+    return section_main(run, __doc__, argv)
 
 
 if __name__ == "__main__":
