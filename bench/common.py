@@ -18,18 +18,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from mock_as.config import DOCUMENTED_REQUEST
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
 #: The ROPC token request every section sends (AM's documented example).
-TOKEN_FORM: dict[str, str] = {
-    "grant_type": "password",
-    "username": "demo",
-    "password": "Ch4ng31t",
-    "scope": "write",
-    "client_id": "myClient",
-    "client_secret": "forgerock",
-}
+TOKEN_FORM: dict[str, str] = dict(DOCUMENTED_REQUEST)
 TOKEN_BODY = "&".join(f"{k}={v}" for k, v in TOKEN_FORM.items())
 TOKEN_PATH = "/oauth2/realms/root/access_token"
 FORM_TYPE = "application/x-www-form-urlencoded"

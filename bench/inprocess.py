@@ -37,6 +37,12 @@ SECTION = "In-process"
 GOAL = 1.15
 
 
+def _check(response: Any) -> None:
+    """A benchmarked call must have been answered with a token, by the stub or the mock alike."""
+    if response.status_code != 200 or response.content[:1] != b"{":
+        raise RuntimeError(f"unexpected answer {response.status_code}: {response.text[:200]}")
+
+
 def _settings(quick: bool) -> tuple[int, float]:
     """(rounds, seconds per batch)."""
     return (15, 0.06) if quick else (31, 0.12)
@@ -85,17 +91,13 @@ def bench_requests(quick: bool) -> Row:
     def post() -> object:
         return session.post(url, data=TOKEN_FORM)
 
-    def check(response: Any) -> None:
-        if response.status_code != 200 or response.content[:1] != b"{":
-            raise RuntimeError(f"unexpected answer {response.status_code}: {response.text[:200]}")
-
     def canned(calls: int) -> float:
         stub = responses.RequestsMock(assert_all_requests_are_fired=False)
         stub.add(responses.POST, url, body=body, headers=headers, content_type=content_type)
         stub.start()
         try:
             took = per_call(post, calls)
-            check(post())
+            _check(post())
         finally:
             stub.stop(allow_assert=False)
             stub.reset()
@@ -105,7 +107,7 @@ def bench_requests(quick: bool) -> Row:
         state.reset()
         with patch_requests(state=state):
             took = per_call(post, calls)
-            check(post())
+            _check(post())
         return took
 
     return _compare(what, "`responses` stub", "`patch_requests`", canned, mock, rounds, target)
@@ -136,17 +138,13 @@ def bench_httpx(quick: bool) -> Row:
     def post() -> object:
         return client.post(url, data=TOKEN_FORM)
 
-    def check(response: Any) -> None:
-        if response.status_code != 200 or response.content[:1] != b"{":
-            raise RuntimeError(f"unexpected answer {response.status_code}: {response.text[:200]}")
-
     def canned(calls: int) -> float:
         router = respx.mock(assert_all_called=False)
         router.post(url).mock(return_value=httpx.Response(200, headers=headers, content=body))
         router.start()
         try:
             took = per_call(post, calls)
-            check(post())
+            _check(post())
         finally:
             router.stop(quiet=True)
         return took
@@ -162,7 +160,7 @@ def bench_httpx(quick: bool) -> Row:
         router.start()
         try:
             took = per_call(post, calls)
-            check(post())
+            _check(post())
         finally:
             router.stop(quiet=True)
         return took
@@ -171,7 +169,7 @@ def bench_httpx(quick: bool) -> Row:
         state.reset()
         with patch_httpx(state=state):
             took = per_call(post, calls)
-            check(post())
+            _check(post())
         return took
 
     return _compare(
