@@ -41,7 +41,7 @@ class Issuer:
 
     def __init__(self, lifetime: int | None = None) -> None:
         from mock_as import MockASConfig, State
-        from mock_as.endpoints import handle
+        from mock_as.router import handle
 
         config = MockASConfig(seed=0, clock_start=CLOCK_START)
         if lifetime is not None:

@@ -52,7 +52,7 @@ def endpoint_cost(calls: int = 5000) -> float:
     """Seconds per call of the endpoint alone (``mock_as.endpoints.handle``, no transport): the
     real work a canned stub skips."""
     from mock_as import MockASConfig, State
-    from mock_as.endpoints import handle
+    from mock_as.router import handle
 
     state = State(MockASConfig(seed=0))
     body = "&".join(f"{k}={v}" for k, v in TOKEN_FORM.items()).encode()

@@ -287,7 +287,7 @@ def _wsgi_caller(app: Any, environ: dict[str, Any], body: bytes) -> Callable[[],
 def wsgi_breakdown(quick: bool) -> list[Row]:
     """The mock's Flask app vs the canned WSGI app vs the endpoint code, per request, in process."""
     from mock_as import MockASConfig, State, create_app
-    from mock_as.endpoints import handle
+    from mock_as.router import handle
     from werkzeug.test import EnvironBuilder
 
     import canned_server

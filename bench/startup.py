@@ -293,8 +293,8 @@ def reset_cost(runs: int) -> float:
     """Median seconds of one :meth:`State.reset` of the plugin's default configuration after
     10 tokens were issued."""
     from mock_as import State
-    from mock_as.endpoints import handle
     from mock_as.plugin import build_config
+    from mock_as.router import handle
 
     state = State(build_config({}, {}))
     body = b"grant_type=password&username=demo&password=Ch4ng31t&scope=write&client_id=myClient&client_secret=forgerock"

@@ -1,44 +1,33 @@
-"""The Flask application: AM's surface under the context path, and the mock's control API."""
+"""The WSGI application: AM's surface under the context path, and the mock's control API.
+
+AM's paths go straight from a thin WSGI layer to the framework-free :func:`~mock_as.router.handle`,
+without Flask's per-request machinery; everything else (the control API, pages of the mock's own)
+is a Flask view.
+"""
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
+import json
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import PathConverter, Rule
 
-from .config import MockASConfig
-from .endpoints import handle
-from .errors import ConfigError
-from .faults import dropping_middleware, mark_drop
+from .config import MockASConfig, make_config
+from .control import control_api
+from .errors import ConfigError, reason_phrase
+from .paths import context_prefix, external_base
+from .router import handle, surface_of
 from .state import State
 
 EXTENSION = "mock_as"
+DROP = "drop"
 
-
-def make_config(config: MockASConfig | None = None, **settings: Any) -> MockASConfig:
-    """A :class:`MockASConfig` from a base config and keyword overrides, with a clear error for a bad key."""
-    base = config or MockASConfig()
-    if not settings:
-        return base
-    known = {f.name for f in dataclasses.fields(MockASConfig)}
-    unknown = sorted(set(settings) - known)
-    if unknown:
-        raise ConfigError(f"unknown setting(s) {unknown}; known: {sorted(known)}")
-    return dataclasses.replace(base, **settings)
-
-
-def external_base(environ: dict[str, Any], context_path: str) -> str:
-    """Scheme, host and context path as the client addressed them, honouring X-Forwarded-* headers
-    (a mock behind a proxy or in a container must put the client's view in its issuer)."""
-    scheme = environ.get("HTTP_X_FORWARDED_PROTO", "").split(",")[0].strip() or environ["wsgi.url_scheme"]
-    host = environ.get("HTTP_X_FORWARDED_HOST", "").split(",")[0].strip() or environ.get("HTTP_HOST", "")
-    if not host:
-        host = f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
-    prefix = environ.get("HTTP_X_FORWARDED_PREFIX", "").rstrip("/")
-    return f"{scheme}://{host}{prefix}{context_path}"
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 def create_app(config: MockASConfig | None = None, *, state: State | None = None, **settings: Any) -> Flask:
@@ -58,62 +47,81 @@ def create_app(config: MockASConfig | None = None, *, state: State | None = None
         state = State(make_config(config, **settings))
     elif config is not None or settings:
         raise ConfigError("pass either a state or a config, not both")
-    ctx = state.config.context_path.rstrip("/")
     app = Flask("mock_as")
     app.extensions[EXTENSION] = state
-
-    def oauth2(rest: str) -> Response:
-        environ = request.environ
-        answer = handle(
-            state,
-            request.method,
-            "/oauth2/" + rest,
-            environ.get("QUERY_STRING", ""),
-            _Headers(environ),
-            request.get_data(cache=False),
-            external_base(environ, ctx),
-        )
-        if answer.action == "drop":  # an injected fault: no answer at all (see faults.dropping_middleware)
-            mark_drop(environ)
-            return Response(b"", 500)
-        return Response(answer.body, answer.status, list(answer.headers))
-
-    # Every method and every path below /oauth2 goes to AM's router, as in-process: werkzeug would
-    # otherwise answer a method it was not told of itself, and a doubled slash with an HTML redirect.
-    app.url_map.converters["am_rest"] = _AnyRest
-    app.url_map.add(Rule(f"{ctx}/oauth2/<am_rest:rest>", endpoint="oauth2", merge_slashes=False))
-    app.view_functions["oauth2"] = oauth2
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> Response:
         # Paths outside AM's surface still answer in JSON, never an HTML page echoing the request.
         code = e.code or 500
         body = {"code": code, "reason": e.name, "message": e.name}
-        return Response(
-            __import__("json").dumps(body, separators=(",", ":")), code, content_type="application/json"
-        )
-
-    from .control import control_api
+        return Response(json.dumps(body, separators=(",", ":")), code, content_type="application/json")
 
     app.register_blueprint(control_api)
-    app.wsgi_app = dropping_middleware(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = am_front(state, app.wsgi_app)  # type: ignore[method-assign,assignment]
     return app
 
 
-class _AnyRest(PathConverter):
-    """The rest of the path, empty or starting with a slash included."""
+def am_front(state: State, fallback: WSGIApp) -> WSGIApp:
+    """A WSGI layer that answers AM's paths (every method, every path below a surface's prefix,
+    doubled slashes and all) from :func:`handle` and hands the rest to ``fallback``."""
+    ctx = context_prefix(state.config.context_path)
 
-    regex = ".*"
-    part_isolating = False
+    def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        full = environ.get("PATH_INFO", "")
+        path = full[len(ctx) :] if full.startswith(ctx) else None
+        if not path or surface_of(path) is None:
+            return fallback(environ, start_response)
+        body = _body(environ)
+        answer = handle(
+            state,
+            environ["REQUEST_METHOD"],
+            path,
+            environ.get("QUERY_STRING", ""),
+            _headers(environ),
+            body,
+            external_base(environ, ctx),
+        )
+        if answer.delay > 0:
+            time.sleep(answer.delay)
+        if answer.action == DROP:  # an injected fault: no answer at all
+            _abort(environ)
+        headers = [*answer.headers, ("Content-Length", str(len(answer.body)))]
+        start_response(f"{answer.status} {reason_phrase(answer.status)}", headers)
+        return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [answer.body]
+
+    return wsgi
 
 
-class _Headers(dict[str, str]):
+def _headers(environ: dict[str, Any]) -> dict[str, str]:
     """Lower-cased request headers read straight from the WSGI environ."""
+    out = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key[:5] == "HTTP_"}
+    if "CONTENT_TYPE" in environ:
+        out["content-type"] = environ["CONTENT_TYPE"]
+    return out
 
-    def __init__(self, environ: dict[str, Any]) -> None:
-        super().__init__()
-        for key, value in environ.items():
-            if key.startswith("HTTP_"):
-                self[key[5:].replace("_", "-").lower()] = value
-        if "CONTENT_TYPE" in environ:
-            self["content-type"] = environ["CONTENT_TYPE"]
+
+def _body(environ: dict[str, Any]) -> bytes:
+    length = environ.get("CONTENT_LENGTH")
+    if length and length.isdigit():
+        return bytes(environ["wsgi.input"].read(int(length)))
+    if environ.get("wsgi.input_terminated"):
+        return bytes(environ["wsgi.input"].read())
+    return b""
+
+
+def _abort(environ: dict[str, Any]) -> None:
+    """Close the connection without an answer. Under waitress the request ends in its "client
+    disconnected" path, which closes the connection before a byte is written; under a server that
+    exposes the socket (werkzeug's) the socket is shut down; elsewhere the server sees an error."""
+    if "waitress.client_disconnected" in environ:
+        from waitress.channel import ClientDisconnected
+
+        raise ClientDisconnected("mock-as: dropped the connection (injected fault)")
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        import socket
+
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    raise ConnectionAbortedError("mock-as: dropped the connection (injected fault)")

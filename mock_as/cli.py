@@ -8,8 +8,10 @@ from typing import Any
 
 import click
 
+from . import __version__
 from .config import DOCUMENTED_REQUEST, MockASConfig
 from .errors import ConfigError
+from .paths import realm_path
 
 DEFAULTS = MockASConfig()
 DEFAULT_PORT = 8080  # AM's documented HTTP port
@@ -82,7 +84,7 @@ def serve(
     except ConfigError as e:
         raise click.ClickException(str(e)) from e
 
-    from .server import is_loopback, make_wsgi_server
+    from .server import exposure_warning, listening_url, make_wsgi_server
 
     try:
         server = make_wsgi_server(state, config.host, config.port, threads=threads)
@@ -93,16 +95,12 @@ def serve(
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)  # before "ready" is printed: a caller may stop us at once
-    shown = f"[{server.effective_host}]" if ":" in server.effective_host else server.effective_host
-    base = f"http://{shown}:{server.effective_port}{config.context_path}"
+    base = listening_url(server, config.context_path)
     try:
         click.echo(base if quiet else banner(state, base))
-        if not is_loopback(config.host):
-            click.echo(
-                f"WARNING: listening on {config.host}, reachable from other machines. "
-                "mock-as is a test double: it hands out tokens to anyone who asks.",
-                err=True,
-            )
+        warning = exposure_warning(config.host)
+        if warning is not None:
+            click.echo(f"WARNING: {warning}", err=True)
         sys.stdout.flush()
         server.run()  # returns on KeyboardInterrupt, after stopping the workers
     except KeyboardInterrupt:  # stopped before the loop started
@@ -114,10 +112,8 @@ def serve(
 
 def banner(state: Any, base: str) -> str:
     """What ``serve`` prints on start: where it listens, what it serves, how to reproduce the run."""
-    from .endpoints import realm_path
-
     lines = [
-        f"mock-as {__import__('mock_as').__version__}: ForgeRock AM OAuth 2.0 test double (not for production)",
+        f"mock-as {__version__}: ForgeRock AM OAuth 2.0 test double (not for production)",
         f"base URL   {base}",
         f"seed       {state.seed}   (repeat this run with --seed {state.seed})",
         "",

@@ -7,9 +7,12 @@ Python API use. Names follow AM's own settings where AM has one (``accessTokenLi
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
+
+from .errors import ConfigError
 
 UserStatus = Literal["active", "inactive", "locked"]
 ServiceKind = Literal["chain", "tree"]
@@ -216,3 +219,15 @@ class MockASConfig:
     clock_start: float | None = None
     signing_key_pem: str | None = None
     signing_alg: SigningAlg | None = None
+
+
+def make_config(config: MockASConfig | None = None, **settings: Any) -> MockASConfig:
+    """A :class:`MockASConfig` from a base config and keyword overrides, with a clear error for a bad key."""
+    base = config or MockASConfig()
+    if not settings:
+        return base
+    known = {f.name for f in dataclasses.fields(MockASConfig)}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {unknown}; known: {sorted(known)}")
+    return dataclasses.replace(base, **settings)

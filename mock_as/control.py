@@ -25,17 +25,18 @@ from flask import Blueprint, current_app, request
 from flask import Response as FlaskResponse
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from . import __version__
 from .config import ClientConfig, LockoutConfig, RealmConfig, UserConfig
 from .configfile import _build, _convert
-from .endpoints import ENDPOINT_PATHS
 from .errors import ConfigError, json_body
 from .faults import Fault, Faults
 from .lockout import Lockout
+from .paths import CONTROL_PREFIX, ENDPOINT_NAMES, context_prefix, external_base
 
 if TYPE_CHECKING:
     from .state import Call, Realm, State
 
-PREFIX = "/__mock_as__"
+PREFIX = CONTROL_PREFIX
 log = logging.getLogger("mock_as")
 
 control_api = Blueprint("mock_as_control", __name__, url_prefix=PREFIX)
@@ -77,15 +78,16 @@ def _missing(description: str) -> ControlError:
 
 
 def _state() -> State:
-    return current_app.extensions["mock_as"]  # type: ignore[no-any-return]
+    state: State = current_app.extensions["mock_as"]
+    return state
 
 
 def _lockout() -> Lockout:
-    return _state().extensions["lockout"]  # type: ignore[no-any-return]
+    return _state().lockout
 
 
 def _faults() -> Faults:
-    return _state().extensions["faults"]  # type: ignore[no-any-return]
+    return _state().faults
 
 
 def _reply(payload: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> FlaskResponse:
@@ -298,15 +300,12 @@ def _status() -> dict[str, Any]:
 @control_api.get("/")
 def index() -> FlaskResponse:
     """Where things are: AM's base URL on this server, the OpenAPI document, the seed."""
-    from . import __version__
-    from .app import external_base
-
     state = _state()
     return _reply(
         {
             "name": "mock-as",
             "version": __version__,
-            "am_base_url": external_base(request.environ, state.config.context_path.rstrip("/")),
+            "am_base_url": external_base(request.environ, context_prefix(state.config.context_path)),
             "openapi": f"{PREFIX}/openapi.json",
             **_status(),
         }
@@ -614,8 +613,8 @@ def journal() -> FlaskResponse:
     """The requests AM's surface received since the last reset, oldest first, secrets redacted;
     ``endpoint`` (one of AM's endpoint names) and ``grant_type`` narrow it."""
     endpoint = request.args.get("endpoint")
-    if endpoint is not None and endpoint not in ENDPOINT_PATHS:
-        raise _bad(f"endpoint: {endpoint!r} is not one of {', '.join(ENDPOINT_PATHS)}")
+    if endpoint is not None and endpoint not in ENDPOINT_NAMES:
+        raise _bad(f"endpoint: {endpoint!r} is not one of {', '.join(ENDPOINT_NAMES)}")
     grant_type = request.args.get("grant_type")
     calls = [
         c
@@ -638,8 +637,6 @@ def openapi_document() -> dict[str, Any]:
 @control_api.get("/openapi.json")
 def openapi() -> FlaskResponse:
     """The OpenAPI document, its server URL pointing at this server."""
-    from .app import external_base
-
     document = dict(openapi_document())
     document["servers"] = [{"url": external_base(request.environ, PREFIX)}]
     return _reply(document)

@@ -1,8 +1,16 @@
-"""Errors: the OAuth 2.0 errors AM answers with, and :class:`MockASError` for misuse of the mock."""
+"""Errors: every error answer the mock sends, rendered in one place, and :class:`MockASError` for
+misuse of the mock.
+
+An :class:`HTTPError` is an answer: a status, headers, a JSON body and the short code the journal
+records. :class:`OAuthError` is the OAuth 2.0 shape (``{"error_description", "error"}``),
+:class:`NotFound` and :class:`RestError` AM's CREST shape (``{"code", "reason", "message"}``).
+Both transports, the control API and the fault injector raise these and nothing else renders them.
+"""
 
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 
 
 class MockASError(Exception):
@@ -22,11 +30,50 @@ def json_body(payload: object) -> bytes:
     return json.dumps(payload, separators=(",", ":")).translate(_MARKUP).encode()
 
 
-class OAuthError(Exception):
+def reason_phrase(status: int) -> str:
+    """The standard reason phrase of ``status``, or ``Error`` for a status HTTP does not name."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+JSON_TYPE: tuple[tuple[str, str], ...] = (("Content-Type", "application/json"),)
+# AM's OAuth2Filter adds these to every token endpoint answer (RFC 6749 §5.1).
+NO_STORE: tuple[tuple[str, str], ...] = (
+    ("Content-Type", "application/json"),
+    ("Cache-Control", "no-store"),
+    ("Pragma", "no-cache"),
+)
+
+
+class HTTPError(Exception):
+    """An error answer: ``status``, extra ``headers``, :meth:`body` and the journal's ``code``."""
+
+    status: int = 500
+    headers: tuple[tuple[str, str], ...] = ()
+    base_headers: tuple[tuple[str, str], ...] = JSON_TYPE
+
+    @property
+    def code(self) -> str:
+        """What the journal records as the call's error."""
+        raise NotImplementedError
+
+    def body(self) -> bytes:
+        raise NotImplementedError
+
+    def response_headers(self) -> tuple[tuple[str, str], ...]:
+        """The content type (and, for the token endpoint, AM's no-store headers) then the extras."""
+        return self.base_headers + self.headers
+
+
+class OAuthError(HTTPError):
     """An error AM answers with: ``{"error_description": …, "error": …}`` and a status (RFC 6749 §5.2).
 
     AM serialises its error map from a hash map, so ``error_description`` comes first on the wire.
     """
+
+    base_headers = NO_STORE
 
     def __init__(
         self,
@@ -41,20 +88,72 @@ class OAuthError(Exception):
         self.status = status
         self.headers = headers
 
+    @property
+    def code(self) -> str:
+        return self.error
+
     def body(self) -> bytes:
         """The JSON body, in AM's key order."""
         return json_body({"error_description": self.description, "error": self.error})
 
 
-class NotFound(Exception):
-    """AM's router answer for an unknown realm or path: a CREST-style 404 body, not an OAuth error."""
+class RestError(HTTPError):
+    """AM's CREST error: ``{"code": 401, "reason": "Unauthorized", "message": …}``, with an optional
+    ``detail`` object (AM's ``detail`` key, e.g. a lockout's ``failureUrl``)."""
 
-    def __init__(self, message: str = "Realm not found") -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        reason: str | None = None,
+        detail: dict[str, object] | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        super().__init__(f"{status}: {message}")
+        self.status = status
         self.message = message
+        self.reason = reason or reason_phrase(status)
+        self.detail = detail
+        self.headers = headers
+
+    @property
+    def code(self) -> str:
+        return self.reason.lower().replace(" ", "_")
+
+    def payload(self) -> dict[str, object]:
+        out: dict[str, object] = {"code": self.status, "reason": self.reason, "message": self.message}
+        if self.detail is not None:
+            out["detail"] = self.detail
+        return out
 
     def body(self) -> bytes:
-        return json_body({"code": 404, "reason": "Not Found", "message": self.message})
+        return json_body(self.payload())
+
+
+class NotFound(RestError):
+    """AM's router answer for an unknown realm or path: a CREST-style 404 body, not an OAuth error.
+    Its ``Content-Type`` is plain JSON: no token-endpoint cache headers."""
+
+    def __init__(self, message: str = "Realm not found") -> None:
+        super().__init__(404, message)
+
+    @property
+    def code(self) -> str:
+        return "not_found"
+
+
+def method_not_allowed(method: str, *allowed: str, allow_header: bool = True) -> OAuthError:
+    """AM's OAuth 405: ``Required Method: GET or POST found: PUT`` (with ``Allow`` where AM sends it)."""
+    headers = (("Allow", ", ".join(allowed)),) if allow_header else ()
+    return OAuthError(
+        "method_not_allowed", f"Required Method: {' or '.join(allowed)} found: {method}", 405, headers
+    )
+
+
+def basic_challenge(realm: str) -> tuple[str, str]:
+    """The ``WWW-Authenticate`` header AM sends a client that authenticated with Basic."""
+    return ("WWW-Authenticate", f'Basic realm="{realm}"')
 
 
 INVALID_GRANT = "The provided access grant is invalid, expired, or revoked."
@@ -76,9 +175,7 @@ def invalid_scope(description: str) -> OAuthError:
 def invalid_client(realm: str, *, basic: bool, description: str = CLIENT_AUTH_FAILED) -> OAuthError:
     """AM answers 400 when the credentials came in the form, 401 with a challenge when Basic was used."""
     if basic:
-        return OAuthError(
-            "invalid_client", description, 401, (("WWW-Authenticate", f'Basic realm="{realm}"'),)
-        )
+        return OAuthError("invalid_client", description, 401, (basic_challenge(realm),))
     return OAuthError("invalid_client", description)
 
 

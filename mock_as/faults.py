@@ -18,35 +18,34 @@ What a fault does, from its fields:
 * ``delay`` seconds first, for any of the above. A fault with only a delay answers normally, late.
 * ``retry_after`` adds a ``Retry-After`` header.
 
-Delays are real waits. In-process, a delay longer than the client's read timeout ends in the
-client's own timeout error after that timeout, as it would on a socket.
+Delays are real waits, taken by the transport that answers (:attr:`Response.delay`): in-process, a
+delay longer than the client's read timeout ends in the client's own timeout error after that
+timeout, as it would on a socket.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
 import json
 import math
 import threading
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote_plus
 
-from .endpoints import ENDPOINT_PATHS
-from .errors import CLIENT_AUTH_FAILED, INVALID_GRANT, ConfigError, OAuthError, invalid_token
-from .protocol import Response
-from .state import normalise_realm
+from .errors import (
+    CLIENT_AUTH_FAILED,
+    INVALID_GRANT,
+    ConfigError,
+    OAuthError,
+    basic_challenge,
+    invalid_token,
+    reason_phrase,
+)
+from .paths import ENDPOINT_NAMES, normalise_realm
+from .protocol import MalformedBasic, Response
 
 if TYPE_CHECKING:
     from .protocol import Exchange
-    from .state import State
 
 DROP = "drop"
 MAX_DELAY = 300.0
@@ -73,14 +72,6 @@ ACTION_FIELDS = (
     "times",
 )
 INPUT_FIELDS = MATCH_FIELDS + ACTION_FIELDS
-
-
-def reason_phrase(status: int) -> str:
-    """The standard reason phrase of ``status``, or ``Error`` for a status HTTP does not name."""
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
 
 
 def default_error(status: int, endpoint: str | None = None) -> tuple[str, str]:
@@ -162,8 +153,8 @@ class Fault:
         for name in ("endpoint", "realm", "client_id", "username", "grant_type", "error", "description"):
             _check_str(name, getattr(self, name))
         _check_str("content_type", self.content_type)
-        if self.endpoint is not None and self.endpoint not in ENDPOINT_PATHS:
-            raise ConfigError(f"endpoint: {self.endpoint!r} is not one of {', '.join(ENDPOINT_PATHS)}")
+        if self.endpoint is not None and self.endpoint not in ENDPOINT_NAMES:
+            raise ConfigError(f"endpoint: {self.endpoint!r} is not one of {', '.join(ENDPOINT_NAMES)}")
         if self.realm is not None:
             self.realm = normalise_realm(self.realm)
         for name in ("malformed", "empty", "drop"):
@@ -271,17 +262,17 @@ class Fault:
             return False
         if self.realm is not None and (x.realm is None or x.realm.name != self.realm):
             return False
-        if self.client_id is not None and request_client_id(x) != self.client_id:
+        if self.client_id is not None and x.client_id() != self.client_id:
             return False
         if self.username is not None and x.param("username") != self.username:
             return False
         return self.grant_type is None or x.param("grant_type") == self.grant_type
 
     def answer(self, x: Exchange) -> Response | None:
-        """Wait out the delay, then the answer to send (``None``: AM's own answer).
-        An error answer is raised as :class:`OAuthError`, so the journal records its code."""
-        if self.delay > 0:
-            _wait(self.delay)
+        """The answer to send (``None``: AM's own answer), after the fault's delay, which it asks of
+        the transport through ``x.delay``. An error answer is raised as :class:`OAuthError`, so the
+        journal records its code."""
+        x.delay = self.delay
         if self.drop:
             return Response(0, (), b"", action=DROP)
         status = self.status
@@ -304,10 +295,10 @@ class Fault:
             description = self.description if self.description is not None else reason_phrase(status)
         elif self.description is not None:
             description = self.description
-        if status == 401 and error == "invalid_client" and _basic_credentials(x) is not None:
+        if status == 401 and error == "invalid_client" and _sent_basic(x):
             # AM challenges a client that authenticated with Basic (reference §3).
             realm = x.realm.name if x.realm is not None else "/"
-            extra = (("WWW-Authenticate", f'Basic realm="{realm}"'), *extra)
+            extra = (basic_challenge(realm), *extra)
         raise OAuthError(error, description, status, extra)
 
 
@@ -319,127 +310,18 @@ def _encode(body: str | bytes | dict[str, Any] | list[Any]) -> tuple[bytes, str]
     return json.dumps(body, separators=(",", ":")).encode(), JSON
 
 
-def _basic_credentials(x: Exchange) -> tuple[str, str] | None:
-    scheme, _, encoded = x.headers.get("authorization", "").strip().partition(" ")
-    if scheme.lower() != "basic":
-        return None
+def _sent_basic(x: Exchange) -> bool:
     try:
-        raw = base64.b64decode(encoded.strip() + "=" * (-len(encoded.strip()) % 4), validate=True)
-        client_id, _, secret = raw.decode("utf-8").partition(":")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    return unquote_plus(client_id), unquote_plus(secret)
-
-
-def request_client_id(x: Exchange) -> str | None:
-    """The client id a request names: the ``client_id`` parameter, else the Basic header's."""
-    named = x.param("client_id")
-    if named is not None:
-        return named
-    basic = _basic_credentials(x)
-    return None if basic is None else basic[0]
-
-
-# -- waiting, and what an in-process client would do meanwhile ------------------------------------
-
-
-@dataclass(slots=True)
-class ClientWait:
-    """How long an in-process client waits for an answer, and whether a delay outlasted it."""
-
-    timeout: float | None
-    timed_out: bool = False
-
-
-_CLIENT: ContextVar[ClientWait | None] = ContextVar("mock_as_client_wait", default=None)
-
-
-@contextmanager
-def client_wait(timeout: float | None) -> Iterator[ClientWait]:
-    """Around one in-process request: a delay longer than ``timeout`` sleeps only ``timeout`` and
-    marks the request timed out, for the transport to raise the client's timeout error."""
-    wait = ClientWait(timeout)
-    token = _CLIENT.set(wait)
-    try:
-        yield wait
-    finally:
-        _CLIENT.reset(token)
-
-
-def _wait(seconds: float) -> None:
-    client = _CLIENT.get()
-    if client is not None and client.timeout is not None and seconds >= client.timeout:
-        time.sleep(max(0.0, client.timeout))
-        client.timed_out = True
-        return
-    time.sleep(seconds)
-
-
-def requests_timeout(request: Any) -> float | None:
-    """The read timeout a ``requests`` call was made with (responses keeps its keyword arguments)."""
-    kwargs = getattr(request, "req_kwargs", None) or {}
-    timeout = kwargs.get("timeout")
-    if isinstance(timeout, tuple):
-        timeout = timeout[1]
-    return None if timeout is None else float(timeout)
-
-
-def httpx_timeout(request: Any) -> float | None:
-    """The read timeout of an ``httpx`` request."""
-    timeout = request.extensions.get("timeout") or {}
-    read = timeout.get("read")
-    return None if read is None else float(read)
-
-
-# -- the live server: closing a connection without an answer ---------------------------------------
-
-DROP_KEY = "mock_as.drop"
-
-
-def mark_drop(environ: dict[str, Any]) -> None:
-    """Tell :func:`dropping_middleware` to close this request's connection without an answer."""
-    environ[DROP_KEY] = True
-
-
-def dropping_middleware(app: Any) -> Any:
-    """Wrap a WSGI app so a request marked with :func:`mark_drop` gets no answer at all.
-
-    Under waitress the request ends in its "client disconnected" path, which closes the connection
-    before a byte is written. Under a server that exposes the socket (werkzeug's) the socket is
-    shut down. Elsewhere the server sees an error (most answer 500)."""
-
-    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
-        result = app(environ, start_response)
-        if not environ.get(DROP_KEY):
-            return result
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
-        _abort(environ)
-        return result  # pragma: no cover - _abort always raises
-
-    return wsgi
-
-
-def _abort(environ: dict[str, Any]) -> None:
-    if "waitress.client_disconnected" in environ:
-        from waitress.channel import ClientDisconnected
-
-        raise ClientDisconnected("mock-as: dropped the connection (injected fault)")
-    sock = environ.get("werkzeug.socket")
-    if sock is not None:
-        import socket
-
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-    raise ConnectionAbortedError("mock-as: dropped the connection (injected fault)")
+        return x.basic is not None
+    except MalformedBasic:
+        return False
 
 
 # -- the queue ----------------------------------------------------------------------------------
 
 
 class Faults:
-    """The queue of faults, installed as ``state.extensions["faults"]``; reset with the state."""
+    """The queue of faults: ``state.faults``, reset with the state."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -492,10 +374,3 @@ class Faults:
                 return None
             chosen.fired += 1
         return chosen.answer(x)
-
-
-def install(state: State) -> Faults:
-    """Put the fault queue in ``state.extensions``."""
-    faults = Faults()
-    state.extensions["faults"] = faults
-    return faults

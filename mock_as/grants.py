@@ -1,4 +1,5 @@
-"""The grants AM's ``/oauth2/access_token`` serves: password (the centre), refresh_token, client_credentials.
+"""AM's ``/oauth2/access_token`` and the grants it serves: password (the centre), refresh_token,
+client_credentials.
 
 Each handler follows AM's order of checks: client authentication, the client's allowed grant types,
 the request's own parameters, the resource owner, then scopes (reference §2, §3, §5, §7, §8).
@@ -11,13 +12,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
+    NO_STORE,
     OAuthError,
     invalid_grant,
     invalid_request,
     invalid_scope,
     unauthorized_client,
 )
-from .protocol import NO_STORE, Response
+from .oidc import make_id_token
+from .protocol import Response
 
 if TYPE_CHECKING:
     from .config import ClientConfig, UserConfig
@@ -69,9 +72,6 @@ def lifetimes(realm: Realm, client: ClientConfig) -> tuple[int, int]:
 
 # -- the resource owner ---------------------------------------------------------------------------
 
-OwnerCheck = Callable[["Exchange", "UserConfig | None", str, bool], None]
-"""A hook run around a login (lockout lives here): ``(exchange, user, username, succeeded)``."""
-
 
 def choose_service(x: Exchange) -> str:
     """AM's precedence: ``auth_chain``, then the realm's password grant service, then its default."""
@@ -100,11 +100,8 @@ def authenticate_owner(x: Exchange) -> UserConfig:
         # AM fails the login with an AuthLoginException, which its token endpoint turns into a
         # server_error carrying status 400 (reference §5, §6).
         raise OAuthError("server_error", "Authentication service not found")
-    guard: OwnerCheck | None = x.state.extensions.get("owner_check")
-    user = realm.users.get(username)
-    if guard is not None:
-        guard(x, user, username, False)
-        user = realm.users.get(username)  # the check may have changed the account (a lock ran out)
+    lockout = x.state.lockout
+    user = lockout.before_login(realm, username, x.now)
     ok = (
         user is not None
         and not service.fail
@@ -112,17 +109,14 @@ def authenticate_owner(x: Exchange) -> UserConfig:
         and hmac.compare_digest(password.encode(), user.password.encode())
     )
     if not ok or user is None:
-        if guard is not None:
-            guard(x, user, username, True)
+        lockout.after_failure(realm, user, x.now)
         raise invalid_grant()
     messages = realm.config.module_messages
     if user.status != "active":
         raise invalid_grant(MODULE_MESSAGES[user.status]) if messages else invalid_grant()
     if user.password_expired:
         raise invalid_grant(PASSWORD_RESET_MESSAGE) if messages else invalid_grant()
-    succeeded: Callable[[Exchange, UserConfig], None] | None = x.state.extensions.get("owner_ok")
-    if succeeded is not None:
-        succeeded(x, user)  # AM clears the failure count on a successful login
+    lockout.after_success(realm, user.username)  # AM clears the failure count on a successful login
     return user
 
 
@@ -178,9 +172,8 @@ def token_response(
         body["refresh_token"] = presented_id(x, rt)
     if scopes:
         body["scope"] = " ".join(scopes)
-    id_token_maker = state.extensions.get("id_token")
-    if id_token_maker is not None and "openid" in scopes:
-        id_token = id_token_maker(x, client, user, access)
+    if "openid" in scopes:
+        id_token = make_id_token(x, client, user, access)
         if id_token:
             body["id_token"] = id_token
     body["token_type"] = "Bearer"
@@ -190,10 +183,7 @@ def token_response(
 
 def presented_id(x: Exchange, token: Token) -> str:
     """What the client sees: the opaque id, or a signed JWT where the realm uses client-based tokens."""
-    encoder = x.state.extensions.get("token_encoder")
-    if encoder is None:
-        return token.id
-    return str(encoder(x, token))
+    return x.state.formats.present(token, x.base_url)
 
 
 # -- grant handlers ------------------------------------------------------------------------------
@@ -214,14 +204,6 @@ def password_grant(x: Exchange) -> Response:
     return response
 
 
-def resolve_token_id(x: Exchange, presented: str) -> str:
-    """The stored id behind what a client presents (a JWT's ``jti`` for client-based tokens)."""
-    decoder = x.state.extensions.get("token_decoder")
-    if decoder is None or "." not in presented:
-        return presented
-    return str(decoder(x, presented) or presented)
-
-
 def refresh_grant(x: Exchange) -> Response:
     """Refresh (RFC 6749 §6) with AM's rotation: the old refresh token stops working."""
     client = x.authenticate_client()
@@ -233,7 +215,7 @@ def refresh_grant(x: Exchange) -> Response:
     assert realm is not None
     state = x.state
     with state.lock:
-        old = state.tokens.get(resolve_token_id(x, presented))
+        old = state.tokens.get(state.formats.resolve(presented))
         if old is None or old.kind != "refresh_token" or old.realm != realm.name:
             raise invalid_request("RefreshToken does not exist")
         if old.client_id != client.client_id:
@@ -284,3 +266,15 @@ GRANT_HANDLERS: dict[str, Callable[[Exchange], Response]] = {
     "refresh_token": refresh_grant,
     "client_credentials": client_credentials_grant,
 }
+
+
+def access_token(x: Exchange) -> Response:
+    """``/oauth2/access_token``: AM's TokenEndpointFilter, then the grant handler (reference §2)."""
+    x.require_form_post()
+    grant_type = x.param("grant_type")
+    if not grant_type:
+        raise invalid_request("Grant type is not set")
+    handler = GRANT_HANDLERS.get(grant_type)
+    if handler is None:
+        raise OAuthError("unsupported_grant_type", "Grant type is not supported")
+    return handler(x)

@@ -6,11 +6,12 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 from .clock import Clock
-from .config import ClientConfig, RealmConfig, UserConfig
-from .endpoints import ENDPOINT_PATHS, realm_path
+from .config import DEMO_USER, DOCS_CLIENT, ClientConfig, RealmConfig, UserConfig
 from .errors import ConfigError
-from .faults import Fault, Faults
-from .lockout import Lockout, LockoutConfig, LockState
+from .faults import Fault
+from .grants import lifetimes
+from .lockout import LockoutConfig, LockState
+from .paths import OAUTH2_ENDPOINTS, control_url, oauth2_url
 from .state import Call, State, Token
 
 
@@ -39,9 +40,9 @@ class MockAS:
     def url_for(self, endpoint: str = "access_token", realm: str = "/") -> str:
         """The URL of ``endpoint`` (``access_token``, ``tokeninfo``, ``introspect``, ``revoke``,
         ``userinfo``, ``idtokeninfo``, ``openid-configuration``, ``jwk_uri``) in ``realm``."""
-        if endpoint not in ENDPOINT_PATHS:
-            raise ValueError(f"unknown endpoint {endpoint!r}; known: {sorted(ENDPOINT_PATHS)}")
-        return f"{self.base_url}/oauth2{realm_path(realm)}/{'/'.join(ENDPOINT_PATHS[endpoint])}"
+        if endpoint not in OAUTH2_ENDPOINTS:
+            raise ValueError(f"unknown endpoint {endpoint!r}; known: {sorted(OAUTH2_ENDPOINTS)}")
+        return oauth2_url(self.base_url, endpoint, realm)
 
     # -- registries ---------------------------------------------------------------------------
 
@@ -130,8 +131,6 @@ class MockAS:
     def add_realm(self, name: str, **settings: Any) -> str:
         """Add a realm until the next reset; ``settings`` are :class:`RealmConfig` fields.
         It starts with AM's documented client and ``demo`` unless ``clients``/``users`` are given."""
-        from .config import DEMO_USER, DOCS_CLIENT
-
         settings.setdefault("clients", (DOCS_CLIENT,))
         settings.setdefault("users", (DEMO_USER,))
         return self.state.add_realm(RealmConfig(name=name, **settings)).name
@@ -145,9 +144,7 @@ class MockAS:
     def token(self, token_id: str) -> Token | None:
         """The live token with that id, or behind that client-based JWT (``None`` if unknown,
         revoked or expired)."""
-        from .tokens_jwt import resolve
-
-        return self.state.find(resolve(self.state, token_id) if "." in token_id else token_id)
+        return self.state.find(self.state.formats.resolve(token_id))
 
     def mint_token(
         self,
@@ -187,9 +184,6 @@ class MockAS:
         >>> mock.token(token).scopes, mock.token(token).expires_in(mock.clock.now()) in (29, 30)
         (('write', 'mail'), True)
         """
-        from .grants import lifetimes
-        from .tokens_jwt import present
-
         state = self.state
         where = state.realm(realm)
         client = where.clients.get(client_id)
@@ -220,22 +214,18 @@ class MockAS:
             lifetime=life,
             now=now if life < 0 else now - (life - remaining),
         )
-        return present(state, self.base_url, token)
+        return state.formats.present(token, self.base_url)
 
     def issuer(self, realm: str = "/") -> str:
         """The ``iss`` of the realm's id_tokens and client-based tokens, as this handle's clients
         see it: ``<base_url>/oauth2`` for the top realm, ``…/oauth2/realms/root/realms/<name>`` below."""
-        from .tokens_jwt import issuer_url
-
-        return issuer_url(self.state, self.base_url, self.state.realm(realm).name)
+        return self.state.issuer(self.base_url, self.state.realm(realm).name)
 
     @property
     def jwks(self) -> dict[str, Any]:
         """The JWK set published at ``/oauth2/connect/jwk_uri``: the key that verifies id_tokens and
         client-based tokens."""
-        from .keys import signing_key
-
-        return dict(signing_key(self.state).jwks())
+        return dict(self.state.keys.current.jwks())
 
     @property
     def calls(self) -> list[Call]:
@@ -256,118 +246,58 @@ class MockAS:
 
     # -- account lockout ----------------------------------------------------------------------
 
-    def set_lockout(
-        self,
-        realm: str = "/",
-        *,
-        enabled: bool = True,
-        failure_count: int = 5,
-        interval_minutes: float = 300,
-        duration_minutes: float = 0,
-    ) -> LockoutConfig:
-        """Turn on AM's login failure lockout in ``realm`` until the next reset (AM's defaults:
+    def set_lockout(self, realm: str = "/", **fields: Any) -> LockoutConfig:
+        """Turn on AM's login failure lockout in ``realm`` until the next reset; ``fields`` are
+        :class:`LockoutConfig`'s (``enabled`` defaults to true here; AM's defaults otherwise:
         5 failures within 300 minutes lock the account until an administrator unlocks it)."""
-        lockout = LockoutConfig(
-            enabled=enabled,
-            failure_count=failure_count,
-            interval_minutes=interval_minutes,
-            duration_minutes=duration_minutes,
-        )
+        fields.setdefault("enabled", True)
+        try:
+            lockout = LockoutConfig(**fields)
+        except TypeError as e:
+            raise ConfigError(str(e)) from e
         self.state.update_realm(realm, lockout=lockout)
         return lockout
 
     def lock_user(self, username: str, realm: str = "/") -> UserConfig:
         """Lock an account as an administrator would, until :meth:`unlock_user`."""
-        return self._lockout.lock(realm, username)
+        return self.state.lockout.lock(realm, username)
 
     def unlock_user(self, username: str, realm: str = "/") -> UserConfig:
         """Unlock an account (locked by the lockout or by hand) and clear its failure count."""
-        return self._lockout.unlock(realm, username)
+        return self.state.lockout.unlock(realm, username)
 
     def lock_state(self, username: str, realm: str = "/") -> LockState:
         """Whether the account is locked, until when, and the failures counted so far."""
-        return self._lockout.state_of(realm, username)
-
-    @property
-    def _lockout(self) -> Lockout:
-        return self.state.extensions["lockout"]  # type: ignore[no-any-return]
+        return self.state.lockout.state_of(realm, username)
 
     # -- fault injection ----------------------------------------------------------------------
 
-    def fail(
-        self,
-        endpoint: str | None = None,
-        *,
-        realm: str | None = None,
-        client_id: str | None = None,
-        username: str | None = None,
-        grant_type: str | None = None,
-        status: int | None = None,
-        error: str | None = None,
-        description: str | None = None,
-        body: str | bytes | dict[str, Any] | list[Any] | None = None,
-        content_type: str | None = None,
-        malformed: bool = False,
-        empty: bool = False,
-        drop: bool = False,
-        delay: float = 0.0,
-        retry_after: int | str | None = None,
-        times: int | None = 1,
-    ) -> Fault:
+    def fail(self, endpoint: str | None = None, **fields: Any) -> Fault:
         """Queue a fault for the next matching request(s) to AM's surface, and return it
-        (``fault.fired`` counts the hits).
+        (``fault.fired`` counts the hits); ``fields`` are :class:`~mock_as.faults.Fault`'s.
 
         ``am.fail("access_token")`` answers the next token call 400 ``invalid_grant``;
         ``status=503``, ``retry_after=30``, ``body=…``, ``malformed=True``, ``empty=True`` or
         ``drop=True`` change the answer; ``delay=0.5`` waits first (alone, it only slows AM's own
         answer); ``times=None`` keeps it until :meth:`clear_faults`. ``realm``, ``client_id``,
-        ``username`` and ``grant_type`` narrow the requests it hits. See :mod:`mock_as.faults`."""
-        fault = Fault(
-            endpoint=endpoint,
-            realm=realm,
-            client_id=client_id,
-            username=username,
-            grant_type=grant_type,
-            status=status,
-            error=error,
-            description=description,
-            body=body,
-            content_type=content_type,
-            malformed=malformed,
-            empty=empty,
-            drop=drop,
-            delay=delay,
-            retry_after=retry_after,
-            times=times,
-        )
-        return self._faults.add(fault)
+        ``username`` and ``grant_type`` narrow the requests it hits."""
+        try:
+            fault = Fault(endpoint=endpoint, **fields)
+        except TypeError as e:
+            raise ConfigError(str(e)) from e
+        return self.state.faults.add(fault)
 
     @property
     def faults(self) -> list[Fault]:
         """The faults queued since the last reset or :meth:`clear_faults`, spent ones included."""
-        return self._faults.all()
+        return self.state.faults.all()
 
     def clear_faults(self) -> None:
         """Remove every queued fault."""
-        self._faults.clear()
-
-    @property
-    def _faults(self) -> Faults:
-        return self.state.extensions["faults"]  # type: ignore[no-any-return]
+        self.state.faults.clear()
 
     @property
     def control_url(self) -> str:
         """The control API's root on a live server (``http://127.0.0.1:<port>/__mock_as__``):
         at the server's root, outside AM's context path."""
-        base = self.base_url
-        context = self.state.config.context_path.rstrip("/")
-        if context and base.endswith(context):
-            base = base[: -len(context)]
-        return f"{base}/__mock_as__"
-
-    def attach(self, requests_mock: Any) -> None:
-        """Serve this mock's state from your own ``responses.RequestsMock`` too, at this handle's
-        ``base_url`` (a mock started later shadows earlier ones, so it must know the routes)."""
-        from .patching import attach_requests
-
-        attach_requests(requests_mock, self.state, self.base_url)
+        return control_url(self.base_url, self.state.config.context_path)

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 SUPPORTED_ALGS = ("RS256", "ES256")
 DEFAULT_ALG = "RS256"
-EXTENSION = "signing_key"
 
 _RSA_BITS = 2048
 _RSA_E = 65537
@@ -278,7 +277,7 @@ def load_signing_key(config: MockASConfig, seed: int) -> SigningKey:
 
 
 class SigningKeys:
-    """The state's key holder. A configured PEM is parsed when the state is built, so a bad one
+    """The state's key holder, ``state.keys``. A configured PEM is parsed when the state is built, so a bad one
     fails at start-up; a seed's key is derived on first use (an RSA search takes a fraction of a
     second) and cached per seed. A reset after a new seed or configuration picks the key again."""
 
@@ -318,14 +317,3 @@ class SigningKeys:
                     self._key = load_signing_key(self._state.config, self._state.seed)
                 key = self._key
         return key
-
-
-def signing_key(state: State) -> SigningKey:
-    """The key in force for ``state``."""
-    holder: SigningKeys = state.extensions[EXTENSION]
-    return holder.current
-
-
-def install(state: State) -> None:
-    """Give ``state`` its key holder; a configured PEM is parsed here, so a bad one fails at start-up."""
-    state.extensions[EXTENSION] = SigningKeys(state)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .errors import OAuthError
-
 MAX_BODY_BYTES = 1024 * 1024
 """The largest body accepted (a token request is well under a kilobyte)."""
 MAX_HEADER_BYTES = 64 * 1024
@@ -20,12 +18,12 @@ TOO_LARGE = "Request Entity Too Large"
 HEADERS_TOO_LARGE = "Request Header Fields Too Large"
 
 
-def oversize(path: str, query: str, headers: Mapping[str, str], body: bytes) -> OAuthError | None:
-    """The error for a request beyond the caps, or ``None``."""
+def oversize(path: str, query: str, headers: Mapping[str, str], body: bytes) -> tuple[int, str] | None:
+    """The status and reason for a request beyond the caps, or ``None``."""
     if len(body) > MAX_BODY_BYTES:
-        return OAuthError("invalid_request", TOO_LARGE, 413)
+        return 413, TOO_LARGE
     # Each header line is "name: value\r\n" on the wire.
     head = len(path) + len(query) + sum(len(k) + len(v) + 4 for k, v in headers.items())
     if head > MAX_HEADER_BYTES:
-        return OAuthError("invalid_request", HEADERS_TOO_LARGE, 431)
+        return 431, HEADERS_TOO_LARGE
     return None

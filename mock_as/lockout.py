@@ -20,15 +20,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .config import LockoutConfig
+from .errors import ConfigError
 
 if TYPE_CHECKING:
     from .config import UserConfig, UserStatus
-    from .protocol import Exchange
-    from .state import State
+    from .state import Realm, State
 
 LOCKED = "locked"
 
-__all__ = ["LockState", "Lockout", "LockoutConfig", "install"]
+__all__ = ["LockState", "Lockout", "LockoutConfig"]
 
 
 @dataclass(slots=True)
@@ -61,10 +61,10 @@ class LockState:
 
 
 class Lockout:
-    """Failure counts and locks per (realm, username); reset with the state.
+    """Failure counts and locks per (realm, username): ``state.lockout``, reset with the state.
 
-    Installed as ``state.extensions["owner_check"]`` (called around every password check) and
-    ``state.extensions["owner_ok"]`` (called after a successful login).
+    Every login (the password grant, REST authentication) calls :meth:`before_login` before it
+    checks the password, then :meth:`after_failure` or :meth:`after_success`.
     """
 
     def __init__(self, state: State) -> None:
@@ -76,39 +76,37 @@ class Lockout:
         with self.state.lock:
             self._records.clear()
 
-    # -- hooks the password grant calls --------------------------------------------------------
+    # -- hooks every login calls ----------------------------------------------------------------
 
-    def __call__(self, x: Exchange, user: UserConfig | None, username: str, failed: bool) -> None:
-        """Before the password check (``failed=False``) let a lock that ran out go; after a failed
-        login (``failed=True``) count it, and lock the account when the count is reached."""
-        realm = x.realm
-        if realm is None or user is None:
+    def before_login(self, realm: Realm, username: str, now: float) -> UserConfig | None:
+        """Let a lock that ran out by ``now`` go; the user as the password check should see it."""
+        if username in realm.users:
+            self.refresh(realm.name, username, now)
+        return realm.users.get(username)
+
+    def after_failure(self, realm: Realm, user: UserConfig | None, now: float) -> None:
+        """Count a failed login, and lock the account when the count is reached."""
+        if user is None:
             return  # AM has nothing to count or lock for an unknown user
-        if not failed:
-            self.refresh(realm.name, username, x.now)
-            return
         settings = realm.config.lockout
         if not settings.enabled or user.status == LOCKED:
             return  # a locked account's failures do not extend the lock
         with self.state.lock:
-            record = self._records.setdefault((realm.name, username), _Record())
+            record = self._records.setdefault((realm.name, user.username), _Record())
             window = settings.interval_minutes * 60
-            if record.last_failure is not None and x.now - record.last_failure < window:
+            if record.last_failure is not None and now - record.last_failure < window:
                 record.failures += 1
             else:
                 record.failures = 1
-            record.last_failure = x.now
+            record.last_failure = now
             if record.failures >= settings.failure_count:
                 duration = settings.duration_minutes * 60
-                self._lock(realm.name, user, record, x.now, x.now + duration if duration > 0 else None)
+                self._lock(realm.name, user, record, now, now + duration if duration > 0 else None)
 
-    def succeeded(self, x: Exchange, user: UserConfig) -> None:
+    def after_success(self, realm: Realm, username: str) -> None:
         """A successful login clears the failure count, as AM does."""
-        realm = x.realm
-        if realm is None:
-            return
         with self.state.lock:
-            self._records.pop((realm.name, user.username), None)
+            self._records.pop((realm.name, username), None)
 
     # -- what the handle and the control API use ----------------------------------------------
 
@@ -181,8 +179,6 @@ class Lockout:
     def _user(self, realm: str, username: str) -> UserConfig:
         user = self.state.realms[realm].users.get(username)
         if user is None:
-            from .errors import ConfigError
-
             raise ConfigError(f"no user {username!r} in realm {realm!r}")
         return user
 
@@ -194,12 +190,3 @@ class Lockout:
         record.until = until
         record.failures = 0
         return self.state.update_user(user.username, realm, status=LOCKED)
-
-
-def install(state: State) -> Lockout:
-    """Put the lockout hooks in ``state.extensions``."""
-    lockout = Lockout(state)
-    state.extensions["lockout"] = lockout
-    state.extensions["owner_check"] = lockout
-    state.extensions["owner_ok"] = lockout.succeeded
-    return lockout

@@ -4,17 +4,18 @@ the mock's base URL reach the same endpoint code as the live server, with no soc
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from .config import MockASConfig
-from .endpoints import handle
+from .config import MockASConfig, make_config
 from .errors import OAuthError
-from .faults import DROP, client_wait, httpx_timeout, requests_timeout
+from .faults import DROP
 from .handle import MockAS
-from .protocol import NO_STORE, Response
+from .protocol import Response
+from .router import handle
 from .state import State
 
 if TYPE_CHECKING:
@@ -43,7 +44,35 @@ def _latin1(value: str | bytes) -> str:
 # refuses anything else before the app sees it, so the in-process transport does the same.
 _FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
-BAD_REQUEST = Response(400, NO_STORE, OAuthError("invalid_request", "Bad Request").body())
+BAD_REQUEST = Response.error(OAuthError("invalid_request", "Bad Request"))
+
+
+def client_wait(delay: float, timeout: float | None) -> bool:
+    """Wait out an injected delay as a client with read ``timeout`` would on a socket: the whole
+    delay, or only ``timeout`` when the delay outlasts it (then ``True``: the client timed out)."""
+    if delay <= 0:
+        return False
+    if timeout is not None and delay >= timeout:
+        time.sleep(max(0.0, timeout))
+        return True
+    time.sleep(delay)
+    return False
+
+
+def requests_timeout(request: Any) -> float | None:
+    """The read timeout a ``requests`` call was made with (responses keeps its keyword arguments)."""
+    kwargs = getattr(request, "req_kwargs", None) or {}
+    timeout = kwargs.get("timeout")
+    if isinstance(timeout, tuple):
+        timeout = timeout[1]
+    return None if timeout is None else float(timeout)
+
+
+def httpx_timeout(request: Any) -> float | None:
+    """The read timeout of an ``httpx`` request."""
+    timeout = request.extensions.get("timeout") or {}
+    read = timeout.get("read")
+    return None if read is None else float(read)
 
 
 class _Router:
@@ -114,9 +143,17 @@ class _Patch:
 def _state_for(config: MockASConfig | None, state: State | None, settings: dict[str, Any]) -> State:
     if state is not None:
         return state
-    from .app import make_config
-
     return State(make_config(config, **settings))
+
+
+class PatchedMockAS(MockAS):
+    """The handle of an in-process patch: a :class:`MockAS` that can also serve its state from a
+    test's own ``responses.RequestsMock``."""
+
+    def attach(self, requests_mock: responses.RequestsMock) -> None:
+        """Serve this mock's state from your own ``responses.RequestsMock`` too, at this handle's
+        ``base_url`` (a mock started later shadows earlier ones, so it must know the routes)."""
+        attach_requests(requests_mock, self.state, self.base_url)
 
 
 def _route_class() -> type[Any]:
@@ -147,12 +184,12 @@ def attach_requests(mock: responses.RequestsMock, state: State, base_url: str) -
 
         # A fault's delay beyond the client's timeout, or a dropped connection, ends as the error
         # requests raises on a real socket (responses raises an exception a callback returns).
-        with client_wait(requests_timeout(request)) as wait:
-            r = router.respond(
-                request.method or "GET", request.url or "", request.headers, _body_bytes(request.body)
-            )
-        if wait.timed_out:
-            return requests.ReadTimeout(f"mock-as: no answer within {wait.timeout} s", request=request)
+        r = router.respond(
+            request.method or "GET", request.url or "", request.headers, _body_bytes(request.body)
+        )
+        timeout = requests_timeout(request)
+        if client_wait(r.delay, timeout):
+            return requests.ReadTimeout(f"mock-as: no answer within {timeout} s", request=request)
         if r.action == DROP:
             return requests.ConnectionError(
                 "Connection aborted: remote end closed connection without response", request=request
@@ -196,7 +233,7 @@ def patch_requests(
         if owned:
             mock.start()
         try:
-            yield MockAS(st, base)
+            yield PatchedMockAS(st, base)
         finally:
             if owned:
                 mock.stop(allow_assert=False)
@@ -227,10 +264,10 @@ def patch_httpx(
         router = _Router(st, base)
 
         def side_effect(request: httpx.Request) -> httpx.Response:
-            with client_wait(httpx_timeout(request)) as wait:
-                r = router.respond(request.method, str(request.url), request.headers, request.read())
-            if wait.timed_out:
-                raise httpx.ReadTimeout(f"mock-as: no answer within {wait.timeout} s", request=request)
+            r = router.respond(request.method, str(request.url), request.headers, request.read())
+            timeout = httpx_timeout(request)
+            if client_wait(r.delay, timeout):
+                raise httpx.ReadTimeout(f"mock-as: no answer within {timeout} s", request=request)
             if r.action == DROP:
                 raise httpx.RemoteProtocolError(
                     "Server disconnected without sending a response.", request=request
@@ -243,7 +280,7 @@ def patch_httpx(
         if owned:
             mock.start()
         try:
-            yield MockAS(st, base)
+            yield PatchedMockAS(st, base)
         finally:
             if owned:
                 mock.stop(quiet=True)

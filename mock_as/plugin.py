@@ -23,6 +23,7 @@ import pytest
 
 from .config import ClientConfig, MockASConfig, RealmConfig, UserConfig
 from .errors import ConfigError
+from .paths import normalise_realm
 
 if TYPE_CHECKING:
     from .handle import MockAS
@@ -124,10 +125,14 @@ def apply_marker(config: MockASConfig, kwargs: Mapping[str, Any]) -> MockASConfi
     extra_users = tuple(_as(UserConfig, u) for u in kwargs.get("extra_users", ()))
     extra_clients = tuple(_as(ClientConfig, c) for c in kwargs.get("extra_clients", ()))
     if realm_changes or extra_users or extra_clients:
+        target = normalise_realm(target)
+        names = [normalise_realm(r.name) for r in config.realms]
+        if (extra_users or extra_clients) and target not in names:
+            raise ConfigError(f"mock_as marker: realm {target!r} does not exist; known: {sorted(names)}")
         realms: list[RealmConfig] = []
         for realm in config.realms:
             realm = dataclasses.replace(realm, **realm_changes)
-            if realm.name.strip("/") == target.strip("/"):
+            if normalise_realm(realm.name) == target:
                 realm = dataclasses.replace(
                     realm, users=realm.users + extra_users, clients=realm.clients + extra_clients
                 )

@@ -10,24 +10,18 @@ import base64
 import binascii
 import hmac
 import json
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl, unquote_plus
 
-from .errors import OAuthError, invalid_client, invalid_request
+from .errors import JSON_TYPE, HTTPError, OAuthError, invalid_client, invalid_request, method_not_allowed
 
 if TYPE_CHECKING:
     from .config import ClientConfig
     from .state import Realm, State
 
 FORM = "application/x-www-form-urlencoded"
-JSON_HEADERS: tuple[tuple[str, str], ...] = (("Content-Type", "application/json"),)
-# AM's OAuth2Filter adds these to every token endpoint answer (RFC 6749 §5.1).
-NO_STORE: tuple[tuple[str, str], ...] = (
-    ("Content-Type", "application/json"),
-    ("Cache-Control", "no-store"),
-    ("Pragma", "no-cache"),
-)
 # What never reaches the journal in clear.
 SECRET_PARAMS = frozenset({"password", "client_secret", "client_assertion"})
 
@@ -45,23 +39,35 @@ class Response:
 
     ``action`` asks the transport for something other than an answer: ``"drop"`` closes the
     connection without one (a live server aborts the socket, in-process clients get a connection
-    error)."""
+    error). ``delay`` is how many seconds the transport waits before it answers (an injected fault):
+    each transport waits its own way, and an in-process client's timeout still applies."""
 
-    __slots__ = ("action", "body", "headers", "status")
+    __slots__ = ("action", "body", "delay", "headers", "status")
 
     def __init__(
-        self, status: int, headers: tuple[tuple[str, str], ...], body: bytes, action: str | None = None
+        self,
+        status: int,
+        headers: tuple[tuple[str, str], ...],
+        body: bytes,
+        action: str | None = None,
+        delay: float = 0.0,
     ) -> None:
         self.status = status
         self.headers = headers
         self.body = body
         self.action = action
+        self.delay = delay
 
     @classmethod
     def json(
-        cls, status: int, payload: Mapping[str, Any], headers: tuple[tuple[str, str], ...] = JSON_HEADERS
+        cls, status: int, payload: Mapping[str, Any], headers: tuple[tuple[str, str], ...] = JSON_TYPE
     ) -> Response:
         return cls(status, headers, json.dumps(payload, separators=(",", ":")).encode())
+
+    @classmethod
+    def error(cls, e: HTTPError) -> Response:
+        """The answer for an error: its status, headers and body, rendered by the error itself."""
+        return cls(e.status, e.response_headers(), e.body())
 
 
 class Exchange:
@@ -78,8 +84,10 @@ class Exchange:
     __slots__ = (
         "_form",
         "_query",
+        "args",
         "base_url",
         "body",
+        "delay",
         "endpoint",
         "headers",
         "method",
@@ -110,6 +118,8 @@ class Exchange:
         self.now = state.clock.now()
         self.realm: Realm | None = None
         self.endpoint: str | None = None
+        self.args: tuple[str, ...] = ()  # what the route read from the path (a user id …)
+        self.delay = 0.0  # seconds the transport waits before answering (an injected fault)
         self._form: dict[str, str] | None = None
         self._query: dict[str, str] | None = None
 
@@ -140,14 +150,39 @@ class Exchange:
         value = self.query_params.get(name)
         return self.form.get(name) if value is None else value
 
+    def require_method(self, *allowed: str) -> None:
+        """AM's 405 for a method the endpoint does not serve."""
+        if self.method not in allowed:
+            raise method_not_allowed(self.method, *allowed)
+
     def require_form_post(self) -> None:
         """AM's TokenEndpointFilter: POST only, and a non-empty body must be form-encoded."""
-        if self.method != "POST":
-            raise OAuthError(
-                "method_not_allowed", f"Required Method: POST found: {self.method}", 405, (("Allow", "POST"),)
-            )
+        self.require_method("POST")
         if self.body and self.media_type != FORM:
             raise invalid_request("Invalid Content Type")
+
+    @property
+    def basic(self) -> tuple[str, str] | None:
+        """The Basic credentials of the ``Authorization`` header; ``None`` without Basic.
+        Malformed Basic credentials raise :class:`MalformedBasic`."""
+        scheme, _, credentials = self.headers.get("authorization", "").strip().partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        decoded = decode_basic(credentials)
+        if decoded is None:
+            raise MalformedBasic
+        return decoded
+
+    def client_id(self) -> str | None:
+        """The client id a request names: the ``client_id`` parameter, else the Basic header's."""
+        named = self.param("client_id")
+        if named is not None:
+            return named
+        try:
+            basic = self.basic
+        except MalformedBasic:
+            return None
+        return None if basic is None else basic[0]
 
     def redacted_params(self) -> dict[str, str]:
         """Query and form parameters with passwords and secrets masked, for the journal."""
@@ -162,13 +197,16 @@ class Exchange:
         """The client this request authenticates as, or AM's ``invalid_client`` answer."""
         realm = self.realm
         assert realm is not None
-        scheme, _, credentials = self.headers.get("authorization", "").strip().partition(" ")
-        basic = scheme.lower() == "basic"
+        try:
+            credentials = self.basic
+        except MalformedBasic:
+            raise invalid_client(realm.name, basic=True) from None
+        basic = credentials is not None
         form_id = self.param("client_id")
         client_id: str | None
         secret: str | None
-        if basic:
-            client_id, secret = _decode_basic(credentials, realm.name)
+        if credentials is not None:
+            client_id, secret = credentials
             if form_id is not None and form_id != client_id:
                 # OpenAM rejects two different identities in one request.
                 raise invalid_request("Client authentication failed")
@@ -194,13 +232,56 @@ class Exchange:
         return client
 
 
-def _decode_basic(encoded: str, realm: str) -> tuple[str, str]:
-    """``base64(urlencode(id):urlencode(secret))``; anything malformed is a failed authentication."""
+class MalformedBasic(Exception):
+    """Basic credentials that are not ``base64(id:secret)``."""
+
+
+def decode_basic(encoded: str) -> tuple[str, str] | None:
+    """``base64(urlencode(id):urlencode(secret))`` -> (id, secret); ``None`` when malformed."""
+    encoded = encoded.strip()
     try:
-        raw = base64.b64decode(encoded.strip() + "=" * (-len(encoded.strip()) % 4), validate=True)
+        raw = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
         client_id, sep, secret = raw.decode("utf-8").partition(":")
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise invalid_client(realm, basic=True) from None
+        return None
     if not sep:
-        raise invalid_client(realm, basic=True)
+        return None
     return unquote_plus(client_id), unquote_plus(secret)
+
+
+# -- routing ------------------------------------------------------------------------------------
+
+Handler = Callable[[Exchange], Response]
+"""An endpoint: one request in, one answer out; errors are raised as :class:`HTTPError`."""
+
+
+class Route(NamedTuple):
+    """What a surface reads from a path: the realm (``None`` when the realm part is malformed: AM's
+    "Realm not found"), the endpoint's name and any values the path carries (a user id …)."""
+
+    realm: str | None
+    endpoint: str
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Surface:
+    """One of AM's URL spaces below the context path (``/oauth2/``, ``/json/`` …).
+
+    :param prefix: the paths it owns.
+    :param parse: a path -> its :class:`Route`, or ``None`` for a path it does not serve.
+    :param handlers: endpoint name -> handler, complete when the surface's module is imported.
+    :param error: how this surface answers a bare status and message (a cap exceeded, a bug).
+    :param realm_query: whether ``?realm=`` overrides the path's realm (reference §1.2).
+    """
+
+    prefix: str
+    parse: Callable[[str], Route | None]
+    handlers: Mapping[str, Handler]
+    error: Callable[[int, str], HTTPError]
+    realm_query: bool = True
+
+
+def oauth2_error(status: int, message: str) -> OAuthError:
+    """An OAuth error for a bare status: ``server_error`` for 5xx, ``invalid_request`` otherwise."""
+    return OAuthError("server_error" if status >= 500 else "invalid_request", message, status)

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Self
 
-from .config import MockASConfig
+from .app import create_app
+from .config import MockASConfig, make_config
 from .errors import MockASError, OAuthError
 from .handle import MockAS
 from .limits import MAX_BODY_BYTES, MAX_HEADER_BYTES
-from .protocol import NO_STORE
+from .paths import is_loopback, server_url
 from .state import State
 
 log = logging.getLogger("mock_as")
@@ -31,14 +31,14 @@ SERVER_LIMITS: dict[str, Any] = {
 }
 
 
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is this machine's loopback only (``localhost``, 127.0.0.0/8, ``::1``)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def exposure_warning(host: str) -> str | None:
+    """What to tell a user whose server listens beyond this machine's loopback (``None`` if it doesn't)."""
+    if is_loopback(host):
+        return None
+    return (
+        f"listening on {host}, reachable from other machines: mock-as is a test double that hands "
+        "out tokens to anyone who asks, and its control API shows every password"
+    )
 
 
 def _serve(server: Any, stopping: threading.Event) -> None:
@@ -54,8 +54,6 @@ def make_wsgi_server(state: State, host: str, port: int, threads: int = 4) -> An
     """A waitress server for the app over ``state``, bound but not yet running."""
     from waitress.server import create_server
 
-    from .app import create_app
-
     # waitress warns "Task queue depth is N" on every request that waits for a worker: under load
     # that is one log line per request, which costs throughput and buries real messages. Silence
     # them, unless the application set that logger's level itself.
@@ -66,6 +64,11 @@ def make_wsgi_server(state: State, host: str, port: int, threads: int = 4) -> An
     server = create_server(app, host=host, port=port, threads=threads, **SERVER_LIMITS)
     _answer_rejects_in_json(server)
     return server
+
+
+def listening_url(server: Any, context_path: str) -> str:
+    """The base URL of a bound waitress server: ``http://127.0.0.1:<port><context path>``."""
+    return server_url(server.effective_host, server.effective_port, context_path)
 
 
 def _answer_rejects_in_json(server: Any) -> None:
@@ -79,9 +82,10 @@ def _answer_rejects_in_json(server: Any) -> None:
         def execute(self) -> None:
             e: Any = getattr(self.request, "error")  # noqa: B009 (waitress's stubs omit it)
             error = "server_error" if e.code == 500 else "invalid_request"
-            body = OAuthError(error, e.reason, e.code).body()  # the fixed reason phrase, not e.body
+            answer = OAuthError(error, e.reason, e.code)  # the fixed reason phrase, not e.body
+            body = answer.body()
             self.status = f"{e.code} {e.reason}"
-            self.response_headers = [*self.response_headers, *NO_STORE]
+            self.response_headers = [*self.response_headers, *answer.response_headers()]
             self.set_close_on_finish()
             self.content_length = len(body)
             self.write(body)
@@ -113,8 +117,6 @@ class MockASServer(MockAS):
         self, config: MockASConfig | None = None, *, state: State | None = None, **settings: Any
     ) -> None:
         if state is None:
-            from .app import make_config
-
             state = State(make_config(config, **settings))
         super().__init__(state, "http://unstarted")
         self._server: Any = None
@@ -131,16 +133,10 @@ class MockASServer(MockAS):
             raise MockASError("Server is already running")
         cfg = self.state.config
         self._server = make_wsgi_server(self.state, cfg.host, cfg.port)
-        port = self._server.effective_port
-        host = self._server.effective_host
-        shown = f"[{host}]" if ":" in host else host
-        self.base_url = f"http://{shown}:{port}{cfg.context_path.rstrip('/')}"
-        if not is_loopback(cfg.host):
-            log.warning(
-                "mock-as listening on %s, reachable from other machines: it hands out tokens to anyone "
-                "who asks, and its control API shows every password",
-                self.base_url,
-            )
+        self.base_url = listening_url(self._server, cfg.context_path)
+        warning = exposure_warning(cfg.host)
+        if warning is not None:
+            log.warning("mock-as %s", warning)
         self._stopping.clear()
         self._thread = threading.Thread(
             target=_serve, args=(self._server, self._stopping), name="mock-as-server", daemon=True

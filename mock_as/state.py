@@ -18,17 +18,16 @@ from typing import Any, NamedTuple
 from .clock import Clock
 from .config import ClientConfig, MockASConfig, RealmConfig, ServiceConfig, UserConfig
 from .errors import ConfigError
+from .faults import Faults
+from .keys import SigningKeys
+from .lockout import Lockout
+from .paths import issuer_url, normalise_realm
 from .seeding import TokenSource, make_users
+from .tokens_jwt import TokenFormats
+
+__all__ = ["Call", "Realm", "State", "Token", "normalise_realm"]
 
 JOURNAL_LIMIT = 10_000
-
-
-def normalise_realm(name: str) -> str:
-    """``customers``, ``/customers/`` and ``/root/customers`` all name ``/customers``; ``/`` is the top."""
-    parts = [p for p in name.strip().split("/") if p]
-    if parts and parts[0] == "root":
-        parts = parts[1:]
-    return "/" + "/".join(parts)
 
 
 class Token(NamedTuple):
@@ -141,7 +140,9 @@ class Realm:
 
 
 class State:
-    """Realms, clients, users, services and issued tokens, behind one lock.
+    """Realms, clients, users, services and issued tokens, behind one lock, and its features:
+    ``lockout`` (AM's login failure lockout), ``faults`` (the injected-fault queue), ``keys`` (the
+    signing key) and ``formats`` (what clients hold for a token: an id or a JWT).
 
     :param config: what to serve.
     :param clock: the clock that drives issuing and validation (a fresh one by default).
@@ -158,11 +159,11 @@ class State:
         self.tokens = TokenStore()
         self._expiry: list[tuple[float, str]] = []
         self.journal: deque[Call] = deque(maxlen=JOURNAL_LIMIT)
-        self.extensions: dict[str, Any] = {}
         self._build_initial()
-        from .extensions import install
-
-        install(self)
+        self.lockout = Lockout(self)
+        self.faults = Faults()
+        self.keys = SigningKeys(self)  # a configured PEM is parsed here, so a bad one fails at start
+        self.formats = TokenFormats(self)
         self.reset()
 
     # -- set-up -------------------------------------------------------------------------------
@@ -196,10 +197,10 @@ class State:
             self.journal.clear()
             self.random.reset()
             self.clock.reset(self.config.clock_start)
-            for hook in self.extensions.values():
-                reset = getattr(hook, "reset", None)
-                if reset is not None:
-                    reset()
+            self.lockout.reset()
+            self.faults.reset()
+            self.keys.reset()
+            self.formats.reset()
 
     def reseed(self, seed: int) -> None:
         """Start again from another seed: new fake users, a new token sequence."""
@@ -222,6 +223,10 @@ class State:
             self.reset()
 
     # -- registries ---------------------------------------------------------------------------
+
+    def issuer(self, base_url: str, realm: str) -> str:
+        """The ``iss`` of ``realm`` for a client that reached the mock at ``base_url``."""
+        return issuer_url(base_url, realm, self.config.issuer)
 
     def realm(self, name: str) -> Realm:
         """The realm called ``name`` (``/``, ``/customers`` …); :class:`ConfigError` if there is none."""

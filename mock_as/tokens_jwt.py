@@ -17,22 +17,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from .endpoints import realm_path
-from .keys import signing_key
+from .paths import issuer_url
 
 if TYPE_CHECKING:
-    from .protocol import Exchange
     from .state import State, Token
 
-EXTENSION = "client_based_tokens"
 _CACHE_SIZE = 1024
-
-
-def issuer_url(state: State, base_url: str, realm: str) -> str:
-    """AM's issuer for ``realm``: ``<base>/oauth2`` for the top realm,
-    ``<base>/oauth2/realms/root/realms/<name>`` below it; :attr:`MockASConfig.issuer` pins ``<base>``."""
-    base = (state.config.issuer or base_url).rstrip("/")
-    return f"{base}/oauth2" + ("" if realm == "/" else realm_path(realm))
 
 
 def token_claims(token: Token, issuer: str) -> dict[str, Any]:
@@ -62,9 +52,10 @@ def token_claims(token: Token, issuer: str) -> dict[str, Any]:
     return claims
 
 
-class ClientBasedTokens:
-    """Encodes a realm's tokens as JWTs where the realm asks for it; remembers the last ones issued
-    so a token response and its id_token's ``at_hash`` see the very same string."""
+class TokenFormats:
+    """``state.formats``: what a client holds for a token. Encodes a realm's tokens as JWTs where the
+    realm asks for it, and remembers the last ones issued so a token response and its id_token's
+    ``at_hash`` see the very same string."""
 
     __slots__ = ("_issued", "_state")
 
@@ -84,51 +75,26 @@ class ClientBasedTokens:
         cached = self._issued.get(token.id)
         if cached is not None:
             return cached
-        encoded = signing_key(self._state).encode(
-            token_claims(token, issuer_url(self._state, base_url, token.realm))
+        state = self._state
+        encoded = state.keys.current.encode(
+            token_claims(token, issuer_url(base_url, token.realm, state.config.issuer))
         )
         self._issued[token.id] = encoded
         if len(self._issued) > _CACHE_SIZE:
             self._issued.popitem(last=False)
         return encoded
 
+    def resolve(self, presented: str) -> str:
+        """The stored token id behind what a client presents (itself, unless it is one of the
+        mock's JWTs, whose ``jti`` it is)."""
+        return self.token_id(presented) or presented
+
     def token_id(self, presented: str) -> str | None:
         """The ``jti`` of a JWT this mock signed, or ``None`` for anything else."""
         if presented.count(".") != 2:
             return None
-        claims = signing_key(self._state).decode(presented)
+        claims = self._state.keys.current.decode(presented)
         if claims is None:
             return None
         jti = claims.get("jti")
         return jti if isinstance(jti, str) else None
-
-
-def _tokens(state: State) -> ClientBasedTokens:
-    found: ClientBasedTokens = state.extensions[EXTENSION]
-    return found
-
-
-def present(state: State, base_url: str, token: Token) -> str:
-    """What a client receives for ``token`` when it reached the mock at ``base_url``."""
-    return _tokens(state).present(token, base_url)
-
-
-def resolve(state: State, presented: str) -> str:
-    """The stored token id behind ``presented`` (itself, unless it is one of the mock's JWTs)."""
-    return _tokens(state).token_id(presented) or presented
-
-
-def _encoder(x: Exchange, token: Token) -> str:
-    return present(x.state, x.base_url, token)
-
-
-def _decoder(x: Exchange, presented: str) -> str | None:
-    return _tokens(x.state).token_id(presented)
-
-
-def install(state: State) -> None:
-    """Hook the encoder and decoder into the token endpoint (``grants.presented_id`` and
-    ``grants.resolve_token_id``)."""
-    state.extensions[EXTENSION] = ClientBasedTokens(state)
-    state.extensions["token_encoder"] = _encoder
-    state.extensions["token_decoder"] = _decoder

@@ -19,7 +19,8 @@ import requests
 
 from mock_as import MockAS
 from mock_as.config import DEMO_USER, ClientConfig, LockoutConfig, MockASConfig, RealmConfig
-from mock_as.endpoints import handle, realm_path
+from mock_as.paths import realm_path
+from mock_as.router import handle
 from mock_as.server import MockASServer
 from mock_as.state import State
 from tests.wire import SOCKET_TIMEOUT

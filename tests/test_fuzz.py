@@ -35,9 +35,11 @@ from mock_as.config import (
     MockASConfig,
     RealmConfig,
 )
-from mock_as.endpoints import ENDPOINT_PATHS, handle, realm_path
 from mock_as.patching import attach_requests
+from mock_as.paths import OAUTH2_ENDPOINTS as ENDPOINT_PATHS
+from mock_as.paths import realm_path
 from mock_as.protocol import SECRET_PARAMS, Response
+from mock_as.router import handle
 from mock_as.server import MockASServer
 from mock_as.state import State
 from tests.wire import SOCKET_TIMEOUT, exchange_raw, parse_response

@@ -15,7 +15,6 @@ from joserfc.errors import BadSignatureError, ExpiredTokenError
 from joserfc.jwk import KeySet
 
 from mock_as import ConfigError, MockASConfig, State, load_config
-from mock_as.keys import signing_key
 from tests.conftest import DOCS_FORM
 
 INVALID_TOKEN = {
@@ -222,22 +221,22 @@ def _minted(state: State) -> str:
 def test_the_same_seed_gives_the_same_keys_kid_and_tokens():
     config = MockASConfig(seed=7, users=0, clock_start=1_700_000_000)
     first, second = State(config), State(config)
-    assert signing_key(first).jwks() == signing_key(second).jwks()
+    assert first.keys.current.jwks() == second.keys.current.jwks()
     assert _minted(first) == _minted(second)
     other = State(MockASConfig(seed=8, users=0))
-    assert signing_key(other).kid != signing_key(first).kid
+    assert other.keys.current.kid != first.keys.current.kid
     ec_first = State(MockASConfig(seed=7, users=0, signing_alg="ES256"))
     ec_second = State(MockASConfig(seed=7, users=0, signing_alg="ES256", clock_start=1_700_000_000))
-    assert signing_key(ec_first).jwks() == signing_key(ec_second).jwks()
+    assert ec_first.keys.current.jwks() == ec_second.keys.current.jwks()
 
 
 def test_a_reseed_changes_the_key():
     state = State(MockASConfig(seed=7, users=0))
-    before = signing_key(state).kid
+    before = state.keys.current.kid
     state.reseed(8)
-    assert signing_key(state).kid != before
+    assert state.keys.current.kid != before
     state.reseed(7)
-    assert signing_key(state).kid == before
+    assert state.keys.current.kid == before
 
 
 def _pem(key) -> str:
@@ -252,11 +251,11 @@ def test_a_configured_rsa_key_signs_and_is_published(tmp_path):
     path.write_text(_pem(key))
     for source in (str(path), _pem(key)):
         state = State(MockASConfig(seed=1, users=0, signing_key_pem=source))
-        (jwk,) = signing_key(state).jwks()["keys"]
+        (jwk,) = state.keys.current.jwks()["keys"]
         n = int.from_bytes(base64.urlsafe_b64decode(jwk["n"] + "=="), "big")
         assert n == key.public_key().public_numbers().n
         token = _minted(state)
-        assert jwt.decode(token, KeySet.import_key_set(signing_key(state).jwks())).claims["sub"] == "demo"
+        assert jwt.decode(token, KeySet.import_key_set(state.keys.current.jwks())).claims["sub"] == "demo"
 
 
 def test_a_configured_ec_key_from_a_config_file(tmp_path):
@@ -265,9 +264,9 @@ def test_a_configured_ec_key_from_a_config_file(tmp_path):
     config_file = tmp_path / "mock.toml"
     config_file.write_text(f'seed = 3\nusers = 0\nsigning_key_pem = "{tmp_path / "key.pem"}"\n')
     state = State(load_config(config_file))
-    assert signing_key(state).alg == "ES256"
+    assert state.keys.current.alg == "ES256"
     assert (
-        jwt.decode(_minted(state), KeySet.import_key_set(signing_key(state).jwks())).header["alg"] == "ES256"
+        jwt.decode(_minted(state), KeySet.import_key_set(state.keys.current.jwks())).header["alg"] == "ES256"
     )
 
 

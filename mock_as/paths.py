@@ -1,0 +1,129 @@
+"""Paths, realms and URLs: every shape of an address the mock reads or writes, in one place.
+
+Realm names are ``/`` for the top-level realm and ``/a/b`` below it. In URLs AM writes them as
+``/realms/root`` and ``/realms/root/realms/a/realms/b`` (reference §1.2), and it still reads the
+legacy ``/oauth2/a/b/…`` form and a ``?realm=/a`` override.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from typing import Any
+
+OAUTH2 = "/oauth2/"
+JSON = "/json/"
+CONTROL_PREFIX = "/__mock_as__"
+
+# Endpoint name -> its path segments below /oauth2 (after the realm part).
+OAUTH2_ENDPOINTS: Mapping[str, tuple[str, ...]] = {
+    "access_token": ("access_token",),
+    "tokeninfo": ("tokeninfo",),
+    "introspect": ("introspect",),
+    "revoke": ("token", "revoke"),
+    "userinfo": ("userinfo",),
+    "idtokeninfo": ("idtokeninfo",),
+    "openid-configuration": (".well-known", "openid-configuration"),
+    "jwk_uri": ("connect", "jwk_uri"),
+}
+_OAUTH2_BY_SEGMENTS = {segments: name for name, segments in OAUTH2_ENDPOINTS.items()}
+
+ENDPOINT_NAMES: tuple[str, ...] = (*OAUTH2_ENDPOINTS,)
+"""Every endpoint name a journal entry, a fault or a URL builder may use, surface by surface."""
+
+
+def normalise_realm(name: str) -> str:
+    """``customers``, ``/customers/`` and ``/root/customers`` all name ``/customers``; ``/`` is the top."""
+    parts = [p for p in name.strip().split("/") if p]
+    if parts and parts[0] == "root":
+        parts = parts[1:]
+    return "/" + "/".join(parts)
+
+
+def realm_path(realm: str) -> str:
+    """The URL path segment of a realm: ``/`` -> ``/realms/root``, ``/a/b`` -> ``/realms/root/realms/a/realms/b``."""
+    parts = [p for p in realm.split("/") if p]
+    return "/realms/root" + "".join(f"/realms/{p}" for p in parts)
+
+
+def realm_from_segments(segments: list[str], *, legacy: bool = True) -> str | None:
+    """The realm named by the path segments before an endpoint: ``[]`` is the top realm,
+    ``realms/root[/realms/<name>]…`` pairs name a sub-realm, and (where ``legacy``) ``a/b`` is the
+    old ``/oauth2/a/b/`` form. ``None`` when the segments are malformed (AM: no such realm)."""
+    if not segments:
+        return "/"
+    if "" in segments:
+        return None
+    if segments[0] == "realms":
+        if len(segments) % 2 or segments[1] != "root" or any(s != "realms" for s in segments[2::2]):
+            return None
+        return "/" + "/".join(segments[3::2])
+    return "/" + "/".join(segments) if legacy else None
+
+
+def parse_oauth2_path(path: str) -> tuple[str | None, str] | None:
+    """``/oauth2/<realm part>/<endpoint>`` -> (realm, endpoint name), or ``None`` if it is not one.
+    The realm is ``None`` when the realm part is malformed."""
+    if not path.startswith(OAUTH2):
+        return None
+    segments = path[len(OAUTH2) :].split("/")
+    for size in (2, 1):
+        if len(segments) >= size:
+            name = _OAUTH2_BY_SEGMENTS.get(tuple(segments[-size:]))
+            if name is not None:
+                return realm_from_segments(segments[:-size]), name
+    return None
+
+
+def oauth2_url(base_url: str, endpoint: str, realm: str = "/") -> str:
+    """The URL of an ``/oauth2`` endpoint in ``realm``, in the ``/realms/root`` form of AM's docs."""
+    return f"{base_url.rstrip('/')}/oauth2{realm_path(realm)}/{'/'.join(OAUTH2_ENDPOINTS[endpoint])}"
+
+
+def issuer_url(base_url: str, realm: str, issuer: str | None = None) -> str:
+    """AM's issuer for ``realm``: ``<base>/oauth2`` for the top realm,
+    ``<base>/oauth2/realms/root/realms/<name>`` below it; ``issuer`` pins ``<base>``."""
+    base = (issuer or base_url).rstrip("/")
+    return f"{base}/oauth2" + ("" if realm == "/" else realm_path(realm))
+
+
+def context_prefix(context_path: str) -> str:
+    """A context path as a path prefix: ``/openam`` stays, ``/`` and ``""`` become ``""``."""
+    return context_path.rstrip("/")
+
+
+def external_base(environ: Mapping[str, Any], context_path: str) -> str:
+    """Scheme, host and context path as the client addressed them, honouring X-Forwarded-* headers
+    (a mock behind a proxy or in a container must put the client's view in its issuer)."""
+    scheme = environ.get("HTTP_X_FORWARDED_PROTO", "").split(",")[0].strip() or environ["wsgi.url_scheme"]
+    host = environ.get("HTTP_X_FORWARDED_HOST", "").split(",")[0].strip() or environ.get("HTTP_HOST", "")
+    if not host:
+        host = f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
+    prefix = environ.get("HTTP_X_FORWARDED_PREFIX", "").rstrip("/")
+    return f"{scheme}://{host}{prefix}{context_path}"
+
+
+def server_url(host: str, port: int, context_path: str = "", scheme: str = "http") -> str:
+    """``http://127.0.0.1:8080/openam``, with an IPv6 address in brackets."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{shown}:{port}{context_prefix(context_path)}"
+
+
+def control_url(base_url: str, context_path: str) -> str:
+    """The control API's root for a server whose AM base URL is ``base_url``: at the server's root,
+    outside AM's context path."""
+    base = base_url.rstrip("/")
+    context = context_prefix(context_path)
+    if context and base.endswith(context):
+        base = base[: -len(context)]
+    return f"{base}{CONTROL_PREFIX}"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine's loopback only (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

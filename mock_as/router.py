@@ -1,0 +1,98 @@
+"""The one entry point both transports call: a request below the context path in, AM's answer out.
+
+``handle(state, method, path, query, headers, body, base_url)`` finds the surface that owns the
+path (:data:`SURFACES`: ``/oauth2/…`` today; each new surface is a module exposing a
+:class:`~mock_as.protocol.Surface` and a row here), resolves the realm, lets an injected fault
+answer first, runs the endpoint, renders any error in that surface's format, and records the call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from . import oauth2
+from .errors import HTTPError, NotFound
+from .limits import oversize
+from .paths import normalise_realm
+from .protocol import Exchange, Response, Surface, oauth2_error
+from .state import Call, State
+
+log = logging.getLogger("mock_as")
+
+SURFACES: tuple[Surface, ...] = (oauth2.SURFACE,)
+
+
+def surface_of(path: str) -> Surface | None:
+    """The surface that owns ``path`` (below the context path), if any."""
+    for surface in SURFACES:
+        if path.startswith(surface.prefix):
+            return surface
+    return None
+
+
+def handle(
+    state: State,
+    method: str,
+    path: str,
+    query: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    base_url: str,
+) -> Response:
+    """Answer one request to AM's surface; ``path`` is below the context path (``/oauth2/…``).
+    Never raises: every failure is an answer in the surface's format."""
+    x = Exchange(state, method, path, query, headers, body, base_url)
+    surface = surface_of(path)
+    error = surface.error if surface is not None else oauth2_error
+    too_big = oversize(path, query, headers, body)
+    code = None
+    try:
+        if too_big is not None:
+            raise error(*too_big)
+        if surface is None:
+            raise NotFound("Not Found")
+        response = _dispatch(x, surface)
+    except HTTPError as e:
+        code = e.code
+        response = Response.error(e)
+    except Exception:  # a bug of ours must still answer in AM's format, and never with a traceback
+        log.exception("mock_as: internal error on %s %s", method, path)
+        failure = error(500, "Internal Server Error")
+        code = failure.code
+        response = Response.error(failure)
+    response.delay = x.delay
+    state.record(
+        Call(
+            method=method,
+            path=path,
+            endpoint=x.endpoint,
+            realm=x.realm.name if x.realm is not None else None,
+            params={} if too_big is not None else x.redacted_params(),
+            status=response.status,
+            error=code,
+            time=x.now,
+        )
+    )
+    return response
+
+
+def _dispatch(x: Exchange, surface: Surface) -> Response:
+    route = surface.parse(x.path)
+    if route is None:
+        raise NotFound("Not Found")
+    realm_name = route.realm
+    if surface.realm_query:
+        override = x.query_params.get("realm")
+        if override:
+            realm_name = normalise_realm(override)  # the query form overrides the path (reference §1.2)
+    realm = None if realm_name is None else x.state.realms.get(realm_name)
+    if realm is None:
+        raise NotFound("Realm not found")
+    x.realm = realm
+    x.endpoint = route.endpoint
+    x.args = route.args
+    injected = x.state.faults.take(x)
+    if injected is not None:
+        return injected
+    return surface.handlers[route.endpoint](x)
