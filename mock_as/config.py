@@ -127,6 +127,8 @@ class RealmConfig:
     :param token_format: ``opaque`` (server-side, AM's default) or ``jwt`` (client-based tokens).
     :param id_token_lifetime: seconds an id_token lives (AM's ``jwtTokenLifetime``, default 3600).
     :param lockout: the login failure lockout settings.
+    :param session_max_idle_minutes: an SSO session ends after this long unused (AM's default 30).
+    :param session_max_minutes: an SSO session ends this long after login at the latest (AM's 120).
     :param fake_users: how many seeded fake users to add; ``None`` uses :attr:`MockASConfig.users`.
     """
 
@@ -144,7 +146,15 @@ class RealmConfig:
     token_format: TokenFormat = "opaque"
     id_token_lifetime: int = 3600
     lockout: LockoutConfig = field(default_factory=LockoutConfig)
+    session_max_idle_minutes: float = 30
+    session_max_minutes: float = 120
     fake_users: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("session_max_idle_minutes", "session_max_minutes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1e10:
+                raise ConfigError(f"{name}: expected minutes above 0 (at most 1e10), got {value!r}")
 
 
 DEMO_USER = UserConfig(
@@ -205,6 +215,9 @@ class MockASConfig:
         derives one from the seed.
     :param signing_alg: ``RS256`` (the default) or ``ES256`` for a seed-derived key; with
         ``signing_key_pem`` the key's type decides and this may only confirm it.
+    :param cookie_name: AM's SSO session cookie (and the header named after it).
+    :param cors_origins: browser origins allowed to call AM's endpoints with credentials, besides
+        every loopback origin (``http://127.0.0.1:*``, ``http://localhost:*``), which always are.
     """
 
     seed: int | None = None
@@ -219,6 +232,8 @@ class MockASConfig:
     clock_start: float | None = None
     signing_key_pem: str | None = None
     signing_alg: SigningAlg | None = None
+    cookie_name: str = "iPlanetDirectoryPro"
+    cors_origins: tuple[str, ...] = ()
 
 
 def make_config(config: MockASConfig | None = None, **settings: Any) -> MockASConfig:

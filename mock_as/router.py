@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from . import oauth2
+from . import cors, oauth2
 from .errors import HTTPError, NotFound
 from .limits import oversize
 from .paths import normalise_realm
@@ -52,7 +52,7 @@ def handle(
             raise error(*too_big)
         if surface is None:
             raise NotFound("Not Found")
-        response = _dispatch(x, surface)
+        response = cors.preflight(state, method, headers) or _dispatch(x, surface)
     except HTTPError as e:
         code = e.code
         response = Response.error(e)
@@ -62,6 +62,8 @@ def handle(
         code = failure.code
         response = Response.error(failure)
     response.delay = x.delay
+    if "origin" in headers:
+        response.headers += cors.actual_headers(state, headers)
     state.record(
         Call(
             method=method,

@@ -23,6 +23,7 @@ from .keys import SigningKeys
 from .lockout import Lockout
 from .paths import issuer_url, normalise_realm
 from .seeding import TokenSource, make_users
+from .sessions import Sessions
 from .tokens_jwt import TokenFormats
 
 __all__ = ["Call", "Realm", "State", "Token", "normalise_realm"]
@@ -142,7 +143,8 @@ class Realm:
 class State:
     """Realms, clients, users, services and issued tokens, behind one lock, and its features:
     ``lockout`` (AM's login failure lockout), ``faults`` (the injected-fault queue), ``keys`` (the
-    signing key) and ``formats`` (what clients hold for a token: an id or a JWT).
+    signing key), ``formats`` (what clients hold for a token: an id or a JWT) and ``sessions`` (SSO
+    sessions).
 
     :param config: what to serve.
     :param clock: the clock that drives issuing and validation (a fresh one by default).
@@ -164,6 +166,7 @@ class State:
         self.faults = Faults()
         self.keys = SigningKeys(self)  # a configured PEM is parsed here, so a bad one fails at start
         self.formats = TokenFormats(self)
+        self.sessions = Sessions(self)
         self.reset()
 
     # -- set-up -------------------------------------------------------------------------------
@@ -201,6 +204,7 @@ class State:
             self.faults.reset()
             self.keys.reset()
             self.formats.reset()
+            self.sessions.reset()
 
     def reseed(self, seed: int) -> None:
         """Start again from another seed: new fake users, a new token sequence."""

@@ -1,0 +1,120 @@
+"""AM's SSO sessions (reference am-journeys §1.10, §2): what a REST or browser login creates, what
+``iPlanetDirectoryPro`` names, and what ``/json/…/sessions``, ``/oauth2/authorize`` and
+``endSession`` read. ``state.sessions``, reset with the state, every instant from the mock's clock.
+
+A session is valid until it has been idle for the realm's ``session_max_idle_minutes`` or has lived
+its ``session_max_minutes`` (AM's defaults 30 and 120), whichever comes first.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .state import Realm, State
+
+
+@dataclass(slots=True)
+class Session:
+    """One SSO session.
+
+    :param token_id: the SSO token (``tokenId``, the cookie's value).
+    :param handle: the session handle (what ``logoutByHandle`` names).
+    :param realm: the realm it was authenticated in.
+    :param username: who logged in.
+    :param service: the tree or chain that authenticated them.
+    :param created: when (epoch seconds, on the mock's clock).
+    :param last_access: the last time it was used in a way that resets idle time.
+    :param max_idle: seconds of idleness it survives.
+    :param max_time: seconds it lives at most.
+    :param properties: session properties (``AMCtxId`` …).
+    """
+
+    token_id: str
+    handle: str
+    realm: str
+    username: str
+    service: str
+    created: float
+    last_access: float
+    max_idle: float
+    max_time: float
+    properties: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def idle_expires_at(self) -> float:
+        return self.last_access + self.max_idle
+
+    @property
+    def expires_at(self) -> float:
+        return self.created + self.max_time
+
+    def valid(self, now: float) -> bool:
+        return now < self.idle_expires_at and now < self.expires_at
+
+
+class Sessions:
+    """The live SSO sessions by token id: ``state.sessions``."""
+
+    def __init__(self, state: State) -> None:
+        self._state = state
+        self._lock = threading.Lock()
+        self._by_token: dict[str, Session] = {}
+
+    def reset(self) -> None:
+        """Forget every session."""
+        with self._lock:
+            self._by_token = {}
+
+    def create(self, realm: Realm, username: str, service: str, now: float) -> Session:
+        """Start a session for ``username`` in ``realm``, authenticated by ``service``."""
+        random = self._state.random
+        config = realm.config
+        session = Session(
+            token_id=random.token(),
+            handle=random.token(),
+            realm=realm.name,
+            username=username,
+            service=service,
+            created=now,
+            last_access=now,
+            max_idle=config.session_max_idle_minutes * 60.0,
+            max_time=config.session_max_minutes * 60.0,
+            properties={"AMCtxId": random.uuid()},
+        )
+        with self._lock:
+            self._by_token[session.token_id] = session
+        return session
+
+    def get(self, token_id: str | None, now: float, *, touch: bool = False) -> Session | None:
+        """The valid session behind ``token_id`` (``None``: unknown, ended or timed out); ``touch``
+        resets its idle time, as most uses of a session do in AM."""
+        if not token_id:
+            return None
+        with self._lock:
+            session = self._by_token.get(token_id)
+            if session is None:
+                return None
+            if not session.valid(now):
+                del self._by_token[token_id]
+                return None
+            if touch:
+                session.last_access = now
+            return session
+
+    def end(self, token_id: str) -> Session | None:
+        """End the session (a logout); the session it was, or ``None``."""
+        with self._lock:
+            return self._by_token.pop(token_id, None)
+
+    def by_handle(self, handle: str) -> Session | None:
+        """The session with that handle, valid or not."""
+        with self._lock:
+            return next((s for s in self._by_token.values() if s.handle == handle), None)
+
+    def live(self, now: float) -> list[Session]:
+        """Every valid session, oldest first."""
+        with self._lock:
+            return [s for s in self._by_token.values() if s.valid(now)]
