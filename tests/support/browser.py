@@ -1,6 +1,6 @@
 """Browser fixtures: Debian's Chromium driven by Playwright, and a static site on its own origin.
 
-``browser`` (session) is one headless Chromium from ``/usr/bin/chromium`` (never a Playwright
+``browser`` (module) is one headless Chromium from ``/usr/bin/chromium`` (never a Playwright
 download); ``page`` (function) is a page in a fresh browser context, so cookies and storage never
 leak between tests. ``static_site`` serves ``tests/browser/`` on another loopback port than the
 mock's, so an app page there is cross-origin to the mock, as a real single-page app is.
@@ -52,12 +52,15 @@ def unavailable(reason: str, env: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio loop running on the thread while
+# it is open, so tests elsewhere that call asyncio.run() (httpx's async client) would fail beside it.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium (``/usr/bin/chromium``, or ``$MOCK_AS_CHROMIUM``) for the session.
+    """One headless Chromium (``/usr/bin/chromium``, or ``$MOCK_AS_CHROMIUM``) per test module.
 
-    Playwright gives each launch a fresh temporary profile. Skipped when Chromium or the
-    ``playwright`` package is missing, failed instead under ``MOCK_AS_REQUIRE_BROWSER=1``."""
+    Playwright gives each launch a fresh temporary profile. While it is open, ``asyncio.run()`` cannot
+    be called in the same module's tests. Skipped when Chromium or the ``playwright`` package is
+    missing, failed instead under ``MOCK_AS_REQUIRE_BROWSER=1``."""
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
         unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)", "MOCK_AS_REQUIRE_BROWSER")
     try:
