@@ -7,6 +7,15 @@ import pytest
 from mock_as import MockAS
 from mock_as.config import DOCUMENTED_REQUEST
 
+# Browser (Playwright + Chromium), static-site and Redis fixtures, shared by every test module.
+from .support.browser import browser, page, static_site  # noqa: F401
+from .support.ci import (  # noqa: F401 - CI's guard that required browser/Redis tests really ran
+    pytest_collection_modifyitems,
+    pytest_runtest_logreport,
+    pytest_sessionfinish,
+)
+from .support.redis import redis_server  # noqa: F401
+
 DOCS_FORM = dict(DOCUMENTED_REQUEST)
 
 
