@@ -179,12 +179,13 @@ class JavaHashSet:
     unlinks the element and never shrinks the table. Iteration walks the buckets by ascending index,
     each bucket in list order.
 
-    Tree bins: when a bucket's list grows to 9 entries, ``HashMap.treeifyBin`` doubles the table
-    instead while it is smaller than 64 entries; that case is modelled exactly. In a table of 64 or
-    more, Java turns the bucket into a red-black tree and moves the tree's root to the front of the
-    bucket's iteration order. This model keeps the list order there and sets :attr:`treeified`, so the
-    order of that one bucket may then differ from Java's. It takes nine scopes with the same six or
-    more low hash bits, which realistic scope sets never have (reference §7.1 item 6).
+    Tree bins: when a bucket's list gets its 9th entry (``TREEIFY_THRESHOLD`` is 8, counted before
+    the new entry), ``HashMap.treeifyBin`` doubles the table instead while it has fewer than 64
+    buckets; that case is modelled exactly (the JVM test checks it). In a table of 64 buckets or more,
+    Java turns the bucket into a red-black tree and moves the tree's root to the front of the bucket's
+    iteration order. This model keeps the list order there and sets :attr:`treeified`, so the order
+    of that one bucket may then differ from Java's. It takes nine scopes whose spread hashes share
+    their six or more lowest bits, which realistic scope sets never have (reference §7.1 item 6).
 
     :param initial_capacity: as ``new HashSet<>(initialCapacity)``; the table gets
         ``table_size_for(initial_capacity)`` entries. The default 16 is also ``new HashSet<>()``.
