@@ -10,6 +10,7 @@ AM holds them in (§7.1, :mod:`~mock_as.javaset`).
 
 from __future__ import annotations
 
+import functools
 import hmac
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -63,7 +64,13 @@ def validate_scopes(client: ClientConfig, raw: str | None) -> tuple[str, ...]:
         return tuple(default_scope_order(client.default_scopes))
     if any(s not in client.scopes for s in requested):
         raise invalid_scope(invalid_scope_description(" ".join(requested), client.scopes))
-    return tuple(granted_scope_order(client.scopes, requested))
+    return granted_order(tuple(client.scopes), requested)
+
+
+@functools.lru_cache(maxsize=4096)
+def granted_order(allowed: tuple[str, ...], requested: tuple[str, ...]) -> tuple[str, ...]:
+    """:func:`~mock_as.javaset.granted_scope_order`, remembered: the token path asks it every time."""
+    return tuple(granted_scope_order(allowed, requested))
 
 
 def require_grant(client: ClientConfig, grant_type: str) -> None:

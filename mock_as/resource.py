@@ -49,7 +49,18 @@ def unfiltered(handler: Callable[[Exchange], Response]) -> Callable[[Exchange], 
 
 def java_map(body: dict[str, Any]) -> dict[str, Any]:
     """``body`` in the iteration order of the Java ``HashMap`` AM fills in ``body``'s order."""
-    return {key: body[key] for key in hash_set_order(body)}
+    return {key: body[key] for key in _java_map_order(tuple(body))}
+
+
+@functools.lru_cache(maxsize=4096)
+def _java_map_order(keys: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(hash_set_order(keys))
+
+
+@functools.lru_cache(maxsize=4096)
+def stored_order(scopes: tuple[str, ...]) -> tuple[str, ...]:
+    """A token's scopes as tokeninfo and introspect read them back (a ``HashSet``, reference §7.1)."""
+    return tuple(stored_scope_order(scopes))
 
 
 def bearer_header(x: Exchange) -> str | None:
@@ -122,7 +133,7 @@ def tokeninfo(x: Exchange) -> Response:
     presented, token = single_access_token(
         x, x.query_params.get("access_token"), invalid_request(BOTH_PLACES)
     )
-    scopes = stored_scope_order(token.scopes)
+    scopes = list(stored_order(tuple(token.scopes)))
     body: dict[str, Any] = {
         "access_token": presented,
         "token_type": "Bearer",
@@ -155,7 +166,7 @@ def introspection(x: Exchange, token: Token) -> dict[str, Any]:
     """The RFC 7662 answer for an active token, with AM 7's fields in its order."""
     body: dict[str, Any] = {
         "active": True,
-        "scope": " ".join(stored_scope_order(token.scopes)),
+        "scope": " ".join(stored_order(tuple(token.scopes))),
         "realm": token.realm,
         "client_id": token.client_id,
         "user_id": token.username,
