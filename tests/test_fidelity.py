@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 from typing import Any
 
@@ -224,6 +225,31 @@ def test_granted_scopes_come_in_java_hash_set_order(am, rich):
         am.url_for("introspect"), data={"token": body["access_token"], **RICH}
     ).json()
     assert introspected["scope"] == " ".join(stored_scope_order(expected))
+
+
+def test_granted_scope_order_depends_on_the_set_not_on_the_request(am):
+    # reference §7.1: the granted set is a copy of the client's allowed scopes, then retainAll; the
+    # request's order never shows
+    allowed = ("profile", "openid", "email", "phone", "address", "write")
+    am.add_client(
+        "many",
+        "s",
+        scopes=allowed,
+        default_scopes=("write",),
+        token_endpoint_auth_method="client_secret_post",
+    )
+    for size in (2, 5):
+        for subset in itertools.combinations(allowed, size):
+            expected = " ".join(granted_scope_order(allowed, subset))
+            for order in (subset, subset[::-1]):
+                r = token_post(
+                    am, {**DOCS_FORM, "client_id": "many", "client_secret": "s", "scope": " ".join(order)}
+                )
+                assert r.json()["scope"] == expected, order
+    r = token_post(
+        am, {**DOCS_FORM, "client_id": "many", "client_secret": "s", "scope": "openid profile email"}
+    )
+    assert r.json()["scope"] == "openid profile email"  # the reference's published example
 
 
 def test_the_invalid_scope_list_is_a_java_hash_set(am, rich):
