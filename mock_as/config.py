@@ -75,7 +75,8 @@ class ServiceConfig:
     :param name: e.g. ``ldapService``, ``Example``.
     :param kind: ``chain`` or ``tree``; informational, both behave alike here.
     :param users: the usernames it can authenticate; ``None`` means every user of the realm.
-    :param fail: it fails every login (a broken or interactive service).
+    :param fail: it cannot finish with a name and a password alone (an interactive service): AM's
+        token endpoint answers ``server_error`` "Internal Server Error (500) - Missing requirements".
     """
 
     name: str

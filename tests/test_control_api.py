@@ -234,7 +234,7 @@ def test_users_live_in_realms(mock_as, control):
     [
         ({"status": "locked"}, "User Locked Out."),
         ({"status": "inactive"}, "User is not Active"),
-        ({"password_expired": True}, "Password must be reset. Please navigate to <Password Reset URL>."),
+        ({"password_expired": True}, "Password must be reset."),  # stock LDAP text, reference §5
     ],
 )
 def test_account_states_over_http(mock_as, control, patch, message):

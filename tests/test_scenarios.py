@@ -51,7 +51,7 @@ def wait_for_calls(am, count, timeout=5.0):
     [
         ({"status": "locked"}, "User Locked Out."),
         ({"status": "inactive"}, "User is not Active"),
-        ({"password_expired": True}, "Password must be reset. Please navigate to <Password Reset URL>."),
+        ({"password_expired": True}, "Password must be reset."),  # stock LDAP text, reference §5
     ],
 )
 def test_account_states_answer_as_am(am, changes, module_message):
