@@ -47,12 +47,14 @@ def handle(
     error = surface.error if surface is not None else oauth2_error
     too_big = oversize(path, query, headers, body)
     code = None
+    preflight = None
     try:
         if too_big is not None:
             raise error(*too_big)
         if surface is None:
             raise NotFound("Not Found")
-        response = cors.preflight(state, method, headers) or _dispatch(x, surface)
+        preflight = cors.preflight(state, method, headers)
+        response = preflight or _dispatch(x, surface)
     except HTTPError as e:
         code = e.code
         response = Response.error(e)
@@ -62,7 +64,7 @@ def handle(
         code = failure.code
         response = Response.error(failure)
     response.delay = x.delay
-    if "origin" in headers:
+    if "origin" in headers and preflight is None:  # a preflight's answer has its CORS headers already
         response.headers += cors.actual_headers(state, headers)
     state.record(
         Call(
