@@ -113,7 +113,9 @@ def open_session() -> FlaskResponse:
         raise _Problem(400, "invalid_request", "the body must be a JSON object")
     unknown = sorted(set(data) - set(LOGIN_KEYS))
     if unknown:
-        raise _Problem(400, "invalid_request", f"{unknown[0]}: unknown key (expected one of {', '.join(LOGIN_KEYS)})")
+        raise _Problem(
+            400, "invalid_request", f"{unknown[0]}: unknown key (expected one of {', '.join(LOGIN_KEYS)})"
+        )
     for key in LOGIN_KEYS:
         if key in data and not isinstance(data[key], str):
             raise _Problem(400, "invalid_request", f"{key}: expected a string")

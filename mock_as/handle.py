@@ -314,7 +314,11 @@ class MockAS:
         return json_url(self.base_url, endpoint, self.state.realm(realm).name)
 
     def login(
-        self, username: str = "demo", realm: str = "/", password: str | None = None, service: str | None = None
+        self,
+        username: str = "demo",
+        realm: str = "/",
+        password: str | None = None,
+        service: str | None = None,
     ) -> LoginSession:
         """Open an SSO session for ``username`` as a REST login would, without a request, and return
         it as a client holds it: ``.token_id``, ``.cookies`` (for requests/httpx), ``.cookie`` (for

@@ -155,9 +155,7 @@ def universal_id(realm: str, username: str) -> str:
     return f"id={username},ou=user,{where}dc=openam,dc=forgerock,dc=org"
 
 
-def _answer(
-    status: int, payload: Mapping[str, Any], version: Version, *extra: tuple[str, str]
-) -> Response:
+def _answer(status: int, payload: Mapping[str, Any], version: Version, *extra: tuple[str, str]) -> Response:
     headers = (*JSON_TYPE, ("Cache-Control", "no-store"), _content_version(version), *extra)
     return Response(status, headers, json_body(payload))
 
@@ -212,7 +210,9 @@ def make_auth_id(x: Exchange, realm: Realm, service: ServiceConfig) -> str:
         "iat": iat,
         "exp": iat + AUTH_ID_LIFETIME,
     }
-    head = _b64(b'{"typ":"JWT","alg":"HS256"}') + "." + _b64(json.dumps(claims, separators=(",", ":")).encode())
+    head = (
+        _b64(b'{"typ":"JWT","alg":"HS256"}') + "." + _b64(json.dumps(claims, separators=(",", ":")).encode())
+    )
     signature = hmac.new(_auth_id_key(state), head.encode("ascii"), hashlib.sha256).digest()
     return head + "." + _b64(signature)
 
@@ -387,6 +387,14 @@ def authenticate(x: Exchange) -> Response:
         raise RestError(e.status, e.message, detail=e.detail, headers=headers) from None
 
 
+def _unsupported(action: str) -> RestError:
+    """An action the resource does not have. CREST's NotSupportedException would be a 501 (reference
+    F2.3, status UNCONFIRMED); the mock answers bad input with a 4xx, so 400 with AM's message."""
+    if not action:
+        return RestError(400, "Missing _action parameter")
+    return RestError(400, f"Action {action} not implemented for this resource")
+
+
 # -- sessions -------------------------------------------------------------------------------------
 
 
@@ -434,13 +442,15 @@ def sessions(x: Exchange) -> Response:
         raise RestError(405, "Method Not Allowed")
     action = x.query_params.get("_action", "")
     if _SESSION_ACTIONS.get(action, 99) > version[0]:
-        raise RestError(501, f"Action {action} not implemented for this resource")
+        raise _unsupported(action)
     body = _json_object(x, strict_media=False)
     state = x.state
     caller = caller_token(x)
     named = body.get("tokenId")
-    explicit = (x.args[0] if x.args else None) or x.query_params.get("tokenId") or (
-        named if isinstance(named, str) else None
+    explicit = (
+        (x.args[0] if x.args else None)
+        or x.query_params.get("tokenId")
+        or (named if isinstance(named, str) else None)
     )
     target = explicit or caller
     _note(x, tokenId="***" if target else None)
@@ -514,7 +524,7 @@ def users(x: Exchange) -> Response:
     if x.method == "POST":
         action = x.query_params.get("_action", "")
         if x.args or action != "idFromSession":
-            raise RestError(501, f"Action {action} not implemented for this resource")
+            raise _unsupported(action)
         _json_object(x, strict_media=False)
         if session is None:
             raise RestError(403, "SSO Token cannot be retrieved.")

