@@ -69,7 +69,7 @@ def handle(
     state.record(
         Call(
             method=method,
-            path=path,
+            path=x.path,  # an endpoint may mask a secret the path carries
             endpoint=x.endpoint,
             realm=x.realm.name if x.realm is not None else None,
             params={} if too_big is not None else x.redacted_params(),
