@@ -308,6 +308,19 @@ def _service_for(x: Exchange, realm: Realm) -> ServiceConfig:
     return service
 
 
+def _warning(x: Exchange, realm: Realm, user: UserConfig | None) -> RestError | None:
+    """The tree's lockout warning once the realm's ``warn_after`` failures are reached (F1.52)."""
+    settings = realm.config.lockout
+    if user is None or not settings.enabled or not settings.warn_after or user.status == "locked":
+        return None
+    failures = x.state.lockout.state_of(realm.name, user.username).failures
+    if failures < settings.warn_after:
+        return None
+    left = settings.failure_count - failures
+    message = f"Warning: You will be locked out after {left} more failure(s)."
+    return RestError(401, message, detail={"failureUrl": ""})
+
+
 def _failure(service: ServiceConfig, outcome: Outcome) -> RestError:
     """The 401 a tree or a chain answers a failed login with (F1.44-F1.46, F1.52-F1.55)."""
     if service.kind == "tree":
@@ -323,6 +336,10 @@ def _log_in(
     _note(x, username=username, password="***")
     result = check_password(x.state, realm, service, username, password, x.now)
     if not result.ok or result.user is None:
+        if service.kind == "tree" and result.outcome is Outcome.BAD_CREDENTIALS:
+            warning = _warning(x, realm, result.user)
+            if warning is not None:
+                raise warning
         raise _failure(service, result.outcome)
     success_url = context_prefix(x.state.config.context_path) + "/console"
     if x.query_params.get("noSession") == "true":

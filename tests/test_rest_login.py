@@ -630,6 +630,23 @@ def test_password_grant_failures_lock_rest_out_and_success_clears_the_count(am):
     assert zero_page(am, **tree()).json()["message"] == "User Locked Out."
 
 
+def test_a_tree_warns_before_the_lock(am):
+    am.set_lockout(failure_count=3, warn_after=2)
+    assert zero_page(am, password="wrong", **tree()).json() == LOGIN_FAILURE
+    warned = zero_page(am, password="wrong", **tree())
+    assert (warned.status_code, warned.json()) == (
+        401,
+        {
+            "code": 401,
+            "reason": "Unauthorized",
+            "message": "Warning: You will be locked out after 1 more failure(s).",
+            "detail": {"failureUrl": ""},
+        },
+    )
+    zero_page(am, password="wrong", **tree())
+    assert zero_page(am, **tree()).json()["message"] == "User Locked Out."
+
+
 # -- journal, faults, CORS, handle ------------------------------------------------------------------
 
 
@@ -735,3 +752,15 @@ def test_sessions_end_with_the_reset(am):
     am.login("demo")
     am.reset()
     assert am.sessions == []
+
+
+def test_no_session_logs_in_without_a_session(am):
+    r = zero_page(am, noSession="true")
+    assert (r.status_code, r.json()) == (200, {"successUrl": context(am) + "/console", "realm": "/"})
+    assert "Set-Cookie" not in r.headers
+    assert am.sessions == []
+
+
+def test_a_negative_warning_threshold_is_refused(am):
+    with pytest.raises(ConfigError, match="warn_after"):
+        am.set_lockout(warn_after=-1)
