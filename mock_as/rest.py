@@ -450,6 +450,24 @@ _SESSION_ACTIONS: Mapping[str, int] = {
     "refresh": 2,
     "logoutByHandle": 2,
 }
+# OpenAM's 1.x timing actions (F2.19): what each answers for a live session.
+_LEGACY_ACTIONS = ("isActive", "getIdle", "getMaxIdle", "getMaxSessionTime", "getMaxTime", "getTimeLeft")
+
+
+def _legacy(x: Exchange, action: str, session: Session | None) -> dict[str, Any]:
+    if action == "isActive":
+        if session is not None and x.query_params.get("refresh") == "true":
+            x.state.sessions.get(session.token_id, x.now, touch=True)
+        return {"active": session is not None}
+    if session is None:
+        return {"valid": False}
+    if action == "getIdle":
+        return {"idletime": int(x.now - session.last_access)}
+    if action == "getMaxIdle":
+        return {"maxidletime": int(session.max_idle // 60)}
+    if action == "getMaxSessionTime":
+        return {"maxsessiontime": int(session.max_time // 60)}
+    return {"maxtime": max(0, int(session.expires_at - x.now))}  # getMaxTime, getTimeLeft
 
 
 def sessions(x: Exchange) -> Response:
@@ -458,7 +476,8 @@ def sessions(x: Exchange) -> Response:
     if x.method != "POST":
         raise RestError(405, "Method Not Allowed")
     action = x.query_params.get("_action", "")
-    if _SESSION_ACTIONS.get(action, 99) > version[0]:
+    legacy = action in _LEGACY_ACTIONS
+    if version[0] != 1 if legacy else _SESSION_ACTIONS.get(action, 99) > version[0]:
         raise _unsupported(action)
     body = _json_object(x, strict_media=False)
     state = x.state
@@ -490,6 +509,8 @@ def sessions(x: Exchange) -> Response:
     if authenticated is None:
         raise RestError(401, ACCESS_DENIED)  # F2.23
     session = state.sessions.get(target, x.now)
+    if legacy:
+        return _answer(200, _legacy(x, action, session), version)
     if action == "logout":
         if session is None:
             return _answer(200, {"result": "Token has expired"}, version)  # F2.22

@@ -764,3 +764,28 @@ def test_no_session_logs_in_without_a_session(am):
 def test_a_negative_warning_threshold_is_refused(am):
     with pytest.raises(ConfigError, match="warn_after"):
         am.set_lockout(warn_after=-1)
+
+
+@pytest.mark.mock_as(clock_start=1_800_000_000)
+def test_openam_1x_timing_actions(am):
+    login = am.login("demo")
+    am.clock.advance(90)
+    v1 = {"Accept-API-Version": "resource=1.2", **login.headers}
+    url = f"{rest(am, 'sessions')}/{login.token_id}"
+    answers = {
+        action: requests.post(url, params={"_action": action}, headers=v1).json()
+        for action in ("getIdle", "getMaxIdle", "getMaxSessionTime", "getMaxTime", "getTimeLeft", "isActive")
+    }
+    assert answers == {
+        "getIdle": {"idletime": 90},
+        "getMaxIdle": {"maxidletime": 30},
+        "getMaxSessionTime": {"maxsessiontime": 120},
+        "getMaxTime": {"maxtime": 7110},
+        "getTimeLeft": {"maxtime": 7110},
+        "isActive": {"active": True},
+    }
+    requests.post(url, params={"_action": "isActive", "refresh": "true"}, headers=v1)
+    assert requests.post(url, params={"_action": "getIdle"}, headers=v1).json() == {"idletime": 0}
+    # they are 1.x actions: the newer resource versions do not have them
+    r = requests.post(url, params={"_action": "getIdle"}, headers={**SESSIONS_40, **login.headers})
+    assert r.status_code == 400
