@@ -111,6 +111,10 @@ def test_rfc_2047_encoded_credentials(am):
     )
     assert r.status_code == 200, r.text
     assert am.session(r.json()["tokenId"]).username == "jürgen"
+    r = zero_page(am, "=?UTF-8?Q?j=C3=BCrgen?=", "=?utf-8?q?p=C3=A4ssw=C3=B6rd?=")  # the Q encoding
+    assert r.status_code == 200, r.text
+    r = zero_page(am, "=?no-such-charset?B?eA==?=", "x")
+    assert (r.status_code, r.json()["code"]) == (400, 400)
 
 
 def test_wrong_password_fails_as_a_tree_and_as_a_chain(am):
