@@ -11,7 +11,6 @@ AM holds them in (§7.1, :mod:`~mock_as.javaset`).
 from __future__ import annotations
 
 import functools
-import hmac
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +33,7 @@ from .javaset import (
     invalid_scope_description,
     refresh_scope_order,
 )
+from .login import Outcome, check_password
 from .oidc import make_id_token
 from .protocol import Response
 
@@ -120,22 +120,15 @@ def authenticate_owner(x: Exchange) -> UserConfig:
     if service.fail:
         # A service that asks for more than a name and a password (reference §6).
         raise RestletServerError(MISSING_REQUIREMENTS)
-    lockout = x.state.lockout
-    user = lockout.before_login(realm, username, x.now)
-    ok = (
-        user is not None
-        and (service.users is None or username in service.users)
-        and hmac.compare_digest(password.encode(), user.password.encode())
-    )
-    if not ok or user is None:
-        lockout.after_failure(realm, user, x.now)
+    result = check_password(x.state, realm, service, username, password, x.now)
+    user = result.user
+    if result.outcome is Outcome.BAD_CREDENTIALS or user is None:
         raise invalid_grant()
     messages = realm.config.module_messages
-    if user.status != "active":
+    if result.outcome in (Outcome.INACTIVE, Outcome.LOCKED):
         raise invalid_grant(MODULE_MESSAGES[user.status]) if messages else invalid_grant()
-    if user.password_expired:
+    if result.outcome is Outcome.PASSWORD_EXPIRED:
         raise invalid_grant(PASSWORD_RESET_MESSAGE) if messages else invalid_grant()
-    lockout.after_success(realm, user.username)  # AM clears the failure count on a successful login
     return user
 
 
