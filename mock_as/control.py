@@ -28,6 +28,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from . import __version__
 from .config import ClientConfig, LockoutConfig, RealmConfig, UserConfig
 from .configfile import _build, _convert
+from .control_guard import guard, too_deep
 from .errors import ConfigError, json_body
 from .faults import Fault, Faults
 from .lockout import Lockout
@@ -40,6 +41,7 @@ PREFIX = CONTROL_PREFIX
 log = logging.getLogger("mock_as")
 
 control_api = Blueprint("mock_as_control", __name__, url_prefix=PREFIX)
+control_api.before_app_request(guard)  # first: a refused request reaches nothing else
 
 # Realm fields that are registries or identity, not provider settings.
 NOT_SETTINGS = frozenset({"name", "clients", "users", "services", "fake_users"})
@@ -125,13 +127,15 @@ def _integer(text: str) -> int:
 
 
 def _body() -> dict[str, Any]:
-    """The JSON object sent (any content type: curl's ``-d`` is fine); no body at all is ``{}``.
+    """The JSON object sent (as ``application/json``, see :mod:`.control_guard`); no body is ``{}``.
 
     Strict JSON: ``NaN`` and ``Infinity`` are refused, numbers must fit a 64-bit float, and text
     must be Unicode (no lone surrogate escapes), so whatever is stored can be answered as JSON."""
     raw = request.get_data(cache=True)
     if not raw:
         return {}
+    if too_deep(raw):
+        raise _bad("the body is not valid JSON for this API: it nests too deeply")
     try:
         data = json.loads(raw, parse_constant=_not_json, parse_float=_finite, parse_int=_integer)
         json.dumps(data, ensure_ascii=False).encode("utf-8")
