@@ -161,7 +161,7 @@ class State:
         self.journal: deque[Call] = deque(maxlen=JOURNAL_LIMIT)
         self._build_initial()
         self.lockout = Lockout(self)
-        self.faults = Faults()
+        self.faults = Faults(lambda: self.config.fault_documents)
         self.keys = SigningKeys(self)  # a configured PEM is parsed here, so a bad one fails at start
         self.formats = TokenFormats(self)
         self.reset()
