@@ -31,6 +31,8 @@ from .configfile import _build, _convert
 from .control_guard import guard, too_deep
 from .errors import ConfigError, json_body
 from .faults import Fault, Faults
+from .journal import PageError
+from .journal import page as journal_page
 from .lockout import Lockout
 from .paths import CONTROL_PREFIX, ENDPOINT_NAMES, context_prefix, external_base
 
@@ -615,17 +617,25 @@ def delete_fault(fault_id: int) -> FlaskResponse:
 @control_api.get("/journal")
 def journal() -> FlaskResponse:
     """The requests AM's surface received since the last reset, oldest first, secrets redacted;
-    ``endpoint`` (one of AM's endpoint names) and ``grant_type`` narrow it."""
+    ``endpoint`` (one of AM's endpoint names) and ``grant_type`` narrow it, ``limit`` and ``after``
+    page it (see :mod:`.journal`)."""
     endpoint = request.args.get("endpoint")
     if endpoint is not None and endpoint not in ENDPOINT_NAMES:
         raise _bad(f"endpoint: {endpoint!r} is not one of {', '.join(ENDPOINT_NAMES)}")
     grant_type = request.args.get("grant_type")
-    calls = [
-        c
-        for c in list(_state().journal)
-        if (endpoint is None or c.endpoint == endpoint) and (grant_type is None or c.grant_type == grant_type)
-    ]
-    return _reply([call_json(c) for c in calls])
+
+    def keep(c: Call) -> bool:
+        return (endpoint is None or c.endpoint == endpoint) and (grant_type is None or c.grant_type == grant_type)
+
+    first, calls = _state().journal_since()
+    try:
+        body, headers = journal_page(first, calls, keep, call_json, request.args, request.base_url)
+    except PageError as e:
+        raise _bad(str(e)) from None
+    response = _reply(None, 200, headers)
+    response.set_data(body)
+    response.content_type = "application/json"
+    return response
 
 
 # -- the description ----------------------------------------------------------------------------
