@@ -158,16 +158,19 @@ def clipped(call: Call) -> tuple[Call, int]:
     used = _size(path)
     params: dict[str, str] = {}
     count = len(call.params)
+    changed = path is not call.path
     for key, value in call.params.items():
-        key, value = clip(key), clip(value)
-        size = _size(key) + _size(value)
+        short_key, short_value = clip(key), clip(value)
+        changed = changed or short_key is not key or short_value is not value
+        size = _size(short_key) + _size(short_value)
         if used + size > JOURNAL_ENTRY_BYTES:
             params[MORE] = f"{count - len(params)} more"
             used += 16
+            changed = True
             break
-        params[key] = value
+        params[short_key] = short_value
         used += size
-    if path is not call.path or len(params) != count:
+    if changed:
         call = dataclasses.replace(call, path=path, params=params)
     return call, used + JOURNAL_ENTRY_OVERHEAD
 
