@@ -23,7 +23,7 @@ SigningAlg = Literal["RS256", "ES256"]
 DEFAULT_BASE_URL = "https://openam.example.com:8443/openam"
 DEFAULT_CONTEXT_PATH = "/openam"
 DEFAULT_MAX_TOKENS = 1_000_000
-"""The live tokens a mock keeps by default (about 640 bytes each: some 640 MB at the cap)."""
+"""The live tokens a mock keeps by default (about 600 bytes each: some 600 MB at the cap)."""
 
 
 @dataclass(frozen=True, kw_only=True)

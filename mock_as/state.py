@@ -392,10 +392,19 @@ class State:
                 self._order.append(token.id)
                 if len(self.tokens) > cap:
                     self._evict(cap)
-                elif len(self._order) > 2 * len(self.tokens) + 1024:
-                    # ids of revoked and expired tokens: dropped all at once, so issuing stays O(1)
-                    self._order = deque(i for i in self._order if i in self.tokens)
+                self._compact()
         return token
+
+    def _compact(self) -> None:
+        """Drop the ids of revoked, expired and evicted tokens from the issue order and the expiry
+        heap once they outnumber the live ones: all at once, so issuing stays O(1) on average and
+        the cap bounds the memory of both."""
+        room = 2 * len(self.tokens) + 1024
+        if len(self._order) > room:
+            self._order = deque(i for i in self._order if i in self.tokens)
+        if len(self._expiry) > room:
+            self._expiry = [entry for entry in self._expiry if entry[1] in self.tokens]
+            heapq.heapify(self._expiry)
 
     def _evict(self, cap: int) -> None:
         """Drop the oldest live tokens until ``cap`` are left (they then answer as unknown)."""

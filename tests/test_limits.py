@@ -356,6 +356,12 @@ def test_the_token_cap_costs_nothing_per_issue_for_revoked_tokens():
         )
         state.revoke(token.id)
     assert len(state._order) <= 2 * 10 + 1024
+    for _ in range(5000):  # evicted, not expired: their expiry entries go too
+        state.issue(
+            kind="access_token", realm="/", client_id="c", username="u", scopes=(), grant_type="x", lifetime=60
+        )
+    assert len(state.tokens) == 10
+    assert len(state._expiry) <= 2 * 10 + 1024
 
 
 # -- the fault queue: capped, and matched without a scan ---------------------------------------------
