@@ -625,7 +625,9 @@ def journal() -> FlaskResponse:
     grant_type = request.args.get("grant_type")
 
     def keep(c: Call) -> bool:
-        return (endpoint is None or c.endpoint == endpoint) and (grant_type is None or c.grant_type == grant_type)
+        return (endpoint is None or c.endpoint == endpoint) and (
+            grant_type is None or c.grant_type == grant_type
+        )
 
     first, calls = _state().journal_since()
     try:

@@ -451,6 +451,7 @@ def _urllib3_answer(
     """What urllib3 would return for the mock's answer: the same answer responses gives."""
     from http.client import RemoteDisconnected
 
+    from urllib3 import HTTPHeaderDict
     from urllib3.exceptions import ProtocolError, ReadTimeoutError
     from urllib3.response import HTTPResponse
 
@@ -464,9 +465,12 @@ def _urllib3_answer(
         raise ProtocolError(
             "Connection aborted.", RemoteDisconnected("Remote end closed connection without response")
         )
+    answer_headers = HTTPHeaderDict()
+    for name, value in r.headers:
+        answer_headers.add(name, value)
     return HTTPResponse(
         body=io.BytesIO(r.body),
-        headers=list(r.headers),
+        headers=answer_headers,
         status=r.status,
         reason=reason_phrase(r.status),
         preload_content=kwargs.get("preload_content", True),

@@ -69,7 +69,7 @@ def _file_limit(wanted: int) -> int:
     return max(64, min(wanted, (soft - 256) // 2))
 
 
-class Dispatcher(ThreadedTaskDispatcher):  # type: ignore[misc]
+class Dispatcher(ThreadedTaskDispatcher):
     """waitress's worker pool, plus a pool of the control API's own and threads lent to delays.
 
     Requests under ``/__mock_as__`` go to ``control`` (:data:`CONTROL_THREADS` workers), so a
@@ -116,7 +116,7 @@ class Dispatcher(ThreadedTaskDispatcher):  # type: ignore[misc]
         finally:
             self._lend(-1)
 
-    def shutdown(self, cancel_pending: bool = True, timeout: float = 5) -> bool:
+    def shutdown(self, cancel_pending: bool = True, timeout: int = 5) -> bool:
         """Stop both pools; delays in progress end at once."""
         self.stopping.set()
         self.control.shutdown(cancel_pending, timeout)
@@ -161,7 +161,7 @@ def make_wsgi_server(state: State, host: str, port: int, threads: int = 4) -> An
 
     def with_wait(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         environ[WAIT] = wait
-        return app(environ, start_response)  # type: ignore[no-any-return]
+        return app(environ, start_response)
 
     limits = {**SERVER_LIMITS, "connection_limit": _file_limit(SERVER_LIMITS["connection_limit"])}
     server = create_server(with_wait, host=host, port=port, threads=threads, _dispatcher=dispatcher, **limits)
@@ -184,7 +184,7 @@ def _harden_channels(server: Any, dispatcher: Dispatcher) -> None:
     from waitress.parser import HTTPRequestParser
     from waitress.task import ErrorTask
 
-    class Parser(HTTPRequestParser):  # type: ignore[misc]
+    class Parser(HTTPRequestParser):
         def parse_header(self, header_plus: bytes) -> None:
             both = False
             head = header_plus.lower()
@@ -193,7 +193,7 @@ def _harden_channels(server: Any, dispatcher: Dispatcher) -> None:
             super().parse_header(header_plus)
             if both:
                 self.connection_close = True
-                self.headers["CONNECTION"] = "close"
+                self.headers = {**self.headers, "CONNECTION": "close"}
 
     class JSONErrorTask(ErrorTask):
         def execute(self) -> None:
@@ -207,7 +207,7 @@ def _harden_channels(server: Any, dispatcher: Dispatcher) -> None:
             self.content_length = len(body)
             self.write(body)
 
-    class JSONErrorChannel(HTTPChannel):  # type: ignore[misc]
+    class JSONErrorChannel(HTTPChannel):
         error_task_class = JSONErrorTask
         parser_class = Parser
 

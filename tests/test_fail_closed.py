@@ -179,7 +179,10 @@ def test_a_nested_respx_mock_does_not_switch_the_mock_off(base_url):
 
 
 def test_a_respx_router_that_passes_everything_through_cannot_leak(base_url):
-    with patch_httpx(seed=1, base_url=base_url) as mock, respx.mock(assert_all_mocked=False, assert_all_called=False) as own:
+    with (
+        patch_httpx(seed=1, base_url=base_url) as mock,
+        respx.mock(assert_all_mocked=False, assert_all_called=False) as own,
+    ):
         own.route().pass_through()
         assert httpx.post(mock.token_url, data=DOCS_FORM).status_code == 200
 

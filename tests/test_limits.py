@@ -352,13 +352,25 @@ def test_the_token_cap_costs_nothing_per_issue_for_revoked_tokens():
     state = State(MockASConfig(max_tokens=10))
     for _ in range(5000):
         token = state.issue(
-            kind="access_token", realm="/", client_id="c", username="u", scopes=(), grant_type="x", lifetime=60
+            kind="access_token",
+            realm="/",
+            client_id="c",
+            username="u",
+            scopes=(),
+            grant_type="x",
+            lifetime=60,
         )
         state.revoke(token.id)
     assert len(state._order) <= 2 * 10 + 1024
     for _ in range(5000):  # evicted, not expired: their expiry entries go too
         state.issue(
-            kind="access_token", realm="/", client_id="c", username="u", scopes=(), grant_type="x", lifetime=60
+            kind="access_token",
+            realm="/",
+            client_id="c",
+            username="u",
+            scopes=(),
+            grant_type="x",
+            lifetime=60,
         )
     assert len(state.tokens) == 10
     assert len(state._expiry) <= 2 * 10 + 1024
@@ -376,7 +388,7 @@ def test_the_fault_queue_is_capped(am):
     with pytest.raises(ConfigError, match="at most"):
         am.fail()
     am.clear_faults()
-    first = [am.fail("tokeninfo") for _ in range(MAX_FAULTS)][0]
+    first = next(am.fail("tokeninfo") for _ in range(MAX_FAULTS))
     requests.get(am.url_for("tokeninfo"), params={"access_token": "x"})  # spends the first
     newest = am.fail()  # the spent one made room
     listed = am.state.faults.all()

@@ -464,13 +464,18 @@ def test_a_cross_site_write_changes_nothing(mock_as, case):
     assert _state_snapshot(mock_as) == before
 
 
-@pytest.mark.parametrize("host", ["rebind.attacker.example", "rebind.attacker.example:8080", "192.0.2.1", "[2001:db8::1]:80"])
-@pytest.mark.parametrize("path", ["/__mock_as__/users", "/__mock_as__/clients", "/__mock_as__/nowhere", "/__mock_as__/ui"])
+@pytest.mark.parametrize(
+    "host", ["rebind.attacker.example", "rebind.attacker.example:8080", "192.0.2.1", "[2001:db8::1]:80"]
+)
+@pytest.mark.parametrize(
+    "path", ["/__mock_as__/users", "/__mock_as__/clients", "/__mock_as__/nowhere", "/__mock_as__/ui"]
+)
 def test_a_rebound_host_reads_nothing(mock_as, host, path):
     """DNS rebinding: a page whose name now points at 127.0.0.1 reads the answers as its own."""
     r = requests.get(_root(mock_as) + path, headers={"Host": host})
     assert r.status_code == 403
-    assert "Ch4ng31t" not in r.text and "forgerock" not in r.text
+    assert "Ch4ng31t" not in r.text
+    assert "forgerock" not in r.text
     assert r.json()["error"] == "forbidden"
 
 
@@ -485,10 +490,14 @@ def test_a_rebound_host_cannot_write_either(mock_as):
     assert _state_snapshot(mock_as) == before
 
 
-@pytest.mark.parametrize("host", ["localhost", "LOCALHOST:9", "app.localhost", "127.0.0.1", "127.1.2.3:80", "[::1]:8080"])
+@pytest.mark.parametrize(
+    "host", ["localhost", "LOCALHOST:9", "app.localhost", "127.0.0.1", "127.1.2.3:80", "[::1]:8080"]
+)
 def test_loopback_hosts_and_the_machines_own_tools_are_served(mock_as, host):
     r = requests.post(
-        _root(mock_as) + "/__mock_as__/users", json={"username": "bob", "password": "pw"}, headers={"Host": host}
+        _root(mock_as) + "/__mock_as__/users",
+        json={"username": "bob", "password": "pw"},
+        headers={"Host": host},
     )
     assert r.status_code == 201, r.text
     assert "bob" in mock_as.state.realm("/").users
@@ -499,7 +508,9 @@ def test_bodiless_writes_and_json_with_a_charset_are_served(mock_as):
     mock_as.fail()
     assert requests.delete(root + "/__mock_as__/faults").status_code == 204
     r = requests.post(
-        root + "/__mock_as__/reseed", data=b'{"seed": 5}', headers={"Content-Type": "application/json; charset=utf-8"}
+        root + "/__mock_as__/reseed",
+        data=b'{"seed": 5}',
+        headers={"Content-Type": "application/json; charset=utf-8"},
     )
     assert r.status_code == 200
     assert requests.post(root + "/__mock_as__/reset").status_code == 200
@@ -507,7 +518,9 @@ def test_bodiless_writes_and_json_with_a_charset_are_served(mock_as):
 
 def test_the_mocks_own_pages_may_call_it(mock_as):
     own = _root(mock_as)
-    r = requests.post(own + "/__mock_as__/reset", json={}, headers={"Origin": own, "Sec-Fetch-Site": "same-origin"})
+    r = requests.post(
+        own + "/__mock_as__/reset", json={}, headers={"Origin": own, "Sec-Fetch-Site": "same-origin"}
+    )
     assert r.status_code == 200
 
 
@@ -555,9 +568,23 @@ def test_the_cli_and_the_environment_allow_more(monkeypatch):
 
     monkeypatch.setattr("mock_as.server.make_wsgi_server", make_server)
     monkeypatch.setattr(signal, "signal", lambda *args: None)
-    args = ["serve", "--port", "0", "-q", "--control-host", "mock-as", "--control-origin", "http://localhost:3000"]
+    args = [
+        "serve",
+        "--port",
+        "0",
+        "-q",
+        "--control-host",
+        "mock-as",
+        "--control-origin",
+        "http://localhost:3000",
+    ]
     assert CliRunner().invoke(main, args).exit_code == 0
-    assert CliRunner().invoke(main, ["serve", "--port", "0", "-q"], env={"MOCK_AS_CONTROL_HOSTS": "a b:1"}).exit_code == 0
+    assert (
+        CliRunner()
+        .invoke(main, ["serve", "--port", "0", "-q"], env={"MOCK_AS_CONTROL_HOSTS": "a b:1"})
+        .exit_code
+        == 0
+    )
     assert configs[0].control_hosts == ("mock-as",)
     assert configs[0].control_origins == ("http://localhost:3000",)
     assert configs[1].control_hosts == ("a", "b:1")
@@ -570,7 +597,9 @@ def test_the_cli_and_the_environment_allow_more(monkeypatch):
 @pytest.mark.parametrize("depth", [65, 1000, 100_000])
 def test_deeply_nested_json_is_a_400_in_the_control_apis_format(mock_as, caplog, depth):
     body = "[" * depth + "]" * depth
-    r = requests.post(_root(mock_as) + "/__mock_as__/faults", data=body, headers={"Content-Type": "application/json"})
+    r = requests.post(
+        _root(mock_as) + "/__mock_as__/faults", data=body, headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 400
     assert r.json()["error"] == "invalid_request"
     assert "nests too deeply" in r.json()["error_description"]
@@ -630,7 +659,8 @@ def test_a_fault_may_not_serve_a_document_by_default(mock_as, content_type):
     with pytest.raises(ConfigError, match="fault_documents"):
         mock_as.fail(body="<script>alert(1)</script>", content_type=content_type)
     r = requests.post(
-        mock_as.control_url + "/faults", json={"body": "<script>alert(1)</script>", "content_type": content_type}
+        mock_as.control_url + "/faults",
+        json={"body": "<script>alert(1)</script>", "content_type": content_type},
     )
     assert r.status_code == 400
     assert mock_as.state.faults.all() == []
@@ -642,7 +672,8 @@ def test_an_allowed_document_fault_blocks_scripts(am):
     r = requests.post(am.token_url, data=DOCS_FORM)
     assert r.status_code == 502
     csp = r.headers["Content-Security-Policy"]
-    assert "default-src 'none'" in csp and "sandbox" in csp
+    assert "default-src 'none'" in csp
+    assert "sandbox" in csp
     assert r.headers["X-Content-Type-Options"] == "nosniff"
 
 

@@ -82,10 +82,16 @@ def test_300_slowloris_connections_starve_no_one(server):
 
 
 def test_idle_connections_close_after_the_documented_timeout(monkeypatch):
-    assert (SERVER_LIMITS["channel_timeout"], SERVER_LIMITS["cleanup_interval"]) == (IDLE_TIMEOUT, CLEANUP_INTERVAL)
+    assert (SERVER_LIMITS["channel_timeout"], SERVER_LIMITS["cleanup_interval"]) == (
+        IDLE_TIMEOUT,
+        CLEANUP_INTERVAL,
+    )
     with open(os.path.dirname(__file__) + "/../README.md") as f:
         readme = " ".join(f.read().split())
-    assert f"closes idle connections after {IDLE_TIMEOUT} s (within {IDLE_TIMEOUT + CLEANUP_INTERVAL} s)" in readme
+    assert (
+        f"closes idle connections after {IDLE_TIMEOUT} s (within {IDLE_TIMEOUT + CLEANUP_INTERVAL} s)"
+        in readme
+    )
     # the same mechanism, with a timeout short enough for a test
     monkeypatch.setitem(SERVER_LIMITS, "channel_timeout", 1)
     monkeypatch.setitem(SERVER_LIMITS, "cleanup_interval", 1)
