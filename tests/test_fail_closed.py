@@ -57,6 +57,25 @@ class Listener:
         self.sock.close()
 
 
+@pytest.fixture(autouse=True)
+def leaves_no_patch_behind() -> Iterator[None]:
+    """Every test here ends with requests and httpx as they were: no mock, no net."""
+    from urllib3.connectionpool import HTTPConnectionPool
+
+    from mock_as.patching import NET
+
+    send, urlopen, handle = (
+        requests.adapters.HTTPAdapter.send,
+        HTTPConnectionPool.urlopen,
+        httpx.HTTPTransport.handle_request,
+    )
+    yield
+    assert NET.routers == ()
+    assert requests.adapters.HTTPAdapter.send is send
+    assert HTTPConnectionPool.urlopen is urlopen
+    assert httpx.HTTPTransport.handle_request is handle
+
+
 @pytest.fixture
 def listener() -> Iterator[Listener]:
     """The 'network' behind the base URL."""
@@ -123,11 +142,17 @@ def test_a_tests_own_requests_mock_still_sees_the_mock(base_url):
         assert requests.get("https://api.example.com/me", timeout=5).status_code == 200
 
 
-def test_a_test_that_puts_the_real_send_back_still_cannot_leak(base_url, monkeypatch):
+def test_a_test_that_puts_the_real_send_back_still_cannot_leak(base_url):
+    adapter = requests.adapters.HTTPAdapter
     with patch_requests(seed=1, base_url=base_url) as mock:
-        monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", responses._real_send)
-        assert _token(mock).status_code == 200
-        assert mock.calls[-1].status == 200
+        patched = adapter.send
+        adapter.send = responses._real_send  # type: ignore[method-assign]
+        try:
+            assert _token(mock).status_code == 200
+            assert mock.calls[-1].status == 200
+        finally:
+            adapter.send = patched  # type: ignore[method-assign]
+    assert adapter.send is responses._real_send
 
 
 def test_a_drop_and_a_delay_keep_their_shape_below_responses(base_url):
@@ -219,3 +244,30 @@ def test_an_async_delay_past_the_timeout_is_a_read_timeout(base_url):
         mock.fail(delay=1)
         with pytest.raises(httpx.ReadTimeout):
             asyncio.run(main(mock))
+
+
+def test_a_downstream_suite_using_the_fixture_sends_nothing(pytester, listener, monkeypatch):
+    """The finding as a user meets it: a test with ``mock_as_requests`` calls a helper decorated with
+    ``@responses.activate``, then asks for a token again."""
+    pytester.makepyfile(
+        f"""
+import requests, responses
+
+FORM = {DOCS_FORM!r}
+
+@responses.activate
+def fetch_profile():
+    responses.add(responses.GET, "https://api.example.com/me", json={{"name": "demo"}})
+    return requests.get("https://api.example.com/me").json()
+
+def test_token_profile_token(mock_as_requests):
+    assert requests.post(mock_as_requests.token_url, data=FORM).status_code == 200
+    assert fetch_profile() == {{"name": "demo"}}
+    r = requests.post(mock_as_requests.token_url, data=FORM, timeout=5)
+    assert r.status_code == 200
+    assert len(mock_as_requests.calls) == 2
+"""
+    )
+    monkeypatch.setenv("MOCK_AS_BASE_URL", f"http://127.0.0.1:{listener.port}/openam")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=1)
