@@ -388,7 +388,8 @@ def test_the_fault_queue_is_capped(am):
     with pytest.raises(ConfigError, match="at most"):
         am.fail()
     am.clear_faults()
-    first = next(am.fail("tokeninfo") for _ in range(MAX_FAULTS))
+    queued = [am.fail("tokeninfo") for _ in range(MAX_FAULTS)]
+    first = queued[0]
     requests.get(am.url_for("tokeninfo"), params={"access_token": "x"})  # spends the first
     newest = am.fail()  # the spent one made room
     listed = am.state.faults.all()
