@@ -223,6 +223,11 @@ class State:
     # -- set-up -------------------------------------------------------------------------------
 
     def _build_initial(self) -> None:
+        cap = self.config.max_tokens
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+            raise ConfigError(
+                f"max_tokens: expected a whole number of at least 1 (or none: no cap), got {cap!r}"
+            )
         built = []
         seen: set[str] = set()
         for realm in self.config.realms:

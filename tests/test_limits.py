@@ -439,3 +439,13 @@ def test_a_plain_request_keeps_the_connection(server):
     session = requests.Session()
     first = session.post(server.token_url, data=DOCS_FORM, timeout=SOCKET_TIMEOUT)
     assert "close" not in first.headers.get("Connection", "")
+
+
+@pytest.mark.parametrize("cap", [0, -1, True, 2.5])
+def test_a_token_cap_below_one_is_refused(cap):
+    from mock_as.config import MockASConfig
+    from mock_as.errors import ConfigError
+    from mock_as.state import State
+
+    with pytest.raises(ConfigError, match="max_tokens"):
+        State(MockASConfig(max_tokens=cap))
