@@ -28,7 +28,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from . import __version__
 from .config import ClientConfig, LockoutConfig, RealmConfig, UserConfig
 from .configfile import _build, _convert
-from .control_guard import guard, too_deep
+from .control_guard import cors, guard, too_deep
 from .errors import ConfigError, json_body
 from .faults import Fault, Faults
 from .journal import PageError
@@ -44,6 +44,7 @@ log = logging.getLogger("mock_as")
 
 control_api = Blueprint("mock_as_control", __name__, url_prefix=PREFIX)
 control_api.before_app_request(guard)  # first: a refused request reaches nothing else
+control_api.after_app_request(cors)
 
 # Realm fields that are registries or identity, not provider settings.
 NOT_SETTINGS = frozenset({"name", "clients", "users", "services", "fake_users"})

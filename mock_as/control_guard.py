@@ -11,6 +11,9 @@ any site must not drive it: a cross-site form post, or a page whose host name wa
   or one of :attr:`~mock_as.config.MockASConfig.control_origins`: 403;
 * a write (POST, PUT, PATCH, DELETE) with a body that is not ``application/json``: 415.
 
+An allowed origin other than the mock's own gets the CORS headers a browser needs to read the answer
+(:func:`cors`).
+
 curl, requests and any other client on the same machine send none of these, so they keep working.
 AM's own endpoints are not guarded: they answer form posts from anywhere, as AM does.
 """
@@ -107,7 +110,10 @@ def check(
 ) -> None:
     """Raise :class:`Refusal` unless this request may reach the control API; ``headers`` are
     lower-cased names."""
-    host = headers.get("host") or f"{environ.get('SERVER_NAME', '')}"
+    # Browsers always send Host; a request without one (HTTP/1.0) comes from a tool, not a page.
+    host = headers.get("host")
+    if host is None:
+        host = "localhost"
     if not host_allowed(host, hosts):
         raise Refusal(
             403,
@@ -192,3 +198,25 @@ def too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
         elif byte in (0x5D, 0x7D):
             depth -= 1
     return False
+
+
+CORS_METHODS = "GET, POST, PUT, PATCH, DELETE"
+
+
+def cors(response: Response) -> Response:
+    """The Flask ``after_request`` hook: let a page of an allowed origin
+    (:attr:`~mock_as.config.MockASConfig.control_origins`) read the control API's answers and send
+    its JSON (the preflight ``OPTIONS`` is answered too). Nothing for any other origin."""
+    origin = request.headers.get("Origin")
+    if origin is None or not under_control(request.path) or response.status_code in (403, 415):
+        return response
+    allowed = current_app.extensions["mock_as"].config.control_origins
+    if not allowed or not origin_allowed(origin, "", allowed):
+        return response
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers.add("Vary", "Origin")
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"
+    return response

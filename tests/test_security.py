@@ -516,6 +516,22 @@ def test_bodiless_writes_and_json_with_a_charset_are_served(mock_as):
     assert requests.post(root + "/__mock_as__/reset").status_code == 200
 
 
+def test_a_foreign_preflight_gets_no_cors_headers(mock_as):
+    r = requests.options(
+        _root(mock_as) + "/__mock_as__/users",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert r.status_code == 403
+    assert "Access-Control-Allow-Origin" not in r.headers
+
+
+def test_a_tool_without_a_host_header_is_served(mock_as):
+    from tests.wire import exchange_raw, parse_response
+
+    status, _, _ = parse_response(exchange_raw(mock_as.port, b"GET /__mock_as__/clock HTTP/1.0\r\n\r\n"))
+    assert status == 200
+
+
 def test_the_mocks_own_pages_may_call_it(mock_as):
     own = _root(mock_as)
     r = requests.post(
@@ -543,8 +559,21 @@ def test_more_hosts_and_origins_are_allowed_only_when_configured():
         assert requests.get(root + "/__mock_as__/users", headers={"Host": "ci-host:9"}).status_code == 403
         r = requests.post(root + "/__mock_as__/reset", json={}, headers={"Origin": "http://localhost:3000"})
         assert r.status_code == 200
+        assert r.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+        preflight = requests.options(
+            root + "/__mock_as__/users",
+            headers={
+                "Origin": "http://localhost:3000",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type",
+            },
+        )
+        assert preflight.status_code == 200
+        assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+        assert preflight.headers["Access-Control-Allow-Headers"] == "Content-Type"
         r = requests.post(root + "/__mock_as__/reset", json={}, headers={"Origin": "http://localhost:3001"})
         assert r.status_code == 403
+        assert "Access-Control-Allow-Origin" not in r.headers
 
 
 def test_binding_every_address_does_not_open_the_control_api(monkeypatch):
