@@ -301,11 +301,13 @@ def test_a_status_http_does_not_name(am, status):
     assert r.json() == {"error_description": "Error", "error": "custom_error"}
 
 
+@pytest.mark.mock_as(fault_documents=True)  # a gateway's HTML page: allowed, without script
 def test_a_custom_body(am):
     am.fail(status=502, body="<html><body>Bad Gateway</body></html>", content_type="text/html")
     r = post(am)
     assert r.status_code == 502
     assert r.headers["Content-Type"] == "text/html"
+    assert r.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
     assert r.text == "<html><body>Bad Gateway</body></html>"
     am.fail(body={"access_token": "x", "token_type": "Bearer"})  # a token answer missing expires_in
     r = post(am)
