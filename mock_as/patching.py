@@ -1,5 +1,6 @@
-"""The in-process transport: ``requests`` (through responses) and ``httpx`` (through respx) calls to
-the mock's base URL reach the same endpoint code as the live server, with no socket."""
+"""The in-process transport: ``requests`` (through responses) and ``httpx`` (at its own transport,
+:mod:`mock_as.httpx_transport`) calls to the mock's base URL reach the same endpoint code as the
+live server, with no socket."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ from .config import MockASConfig, make_config
 from .errors import OAuthError
 from .faults import DROP
 from .handle import MockAS
+from .httpx_transport import intercept
 from .protocol import Response
 from .router import handle
 from .state import State
 
 if TYPE_CHECKING:
-    import httpx
     import responses
     from requests import PreparedRequest
 
@@ -66,13 +67,6 @@ def requests_timeout(request: Any) -> float | None:
     if isinstance(timeout, tuple):
         timeout = timeout[1]
     return None if timeout is None else float(timeout)
-
-
-def httpx_timeout(request: Any) -> float | None:
-    """The read timeout of an ``httpx`` request."""
-    timeout = request.extensions.get("timeout") or {}
-    read = timeout.get("read")
-    return None if read is None else float(read)
 
 
 class _Router:
@@ -250,37 +244,27 @@ def patch_httpx(
     respx_mock: Any = None,
     **settings: Any,
 ) -> _Patch:
-    """Answer ``httpx`` calls (sync and async clients) to ``base_url`` in-process, through respx.
+    """Answer ``httpx`` calls (sync and async clients) to ``base_url`` in-process, at httpx's
+    transport; other URLs go on to respx (``respx_mock``'s routes, if given).
 
     Needs the ``httpx`` extra: ``pip install 'mock-as[httpx]'``.
     """
 
     def factory() -> Iterator[MockAS]:
-        import httpx
         import respx
 
         st = _state_for(config, state, settings)
         base = base_url or st.config.base_url
         router = _Router(st, base)
-
-        def side_effect(request: httpx.Request) -> httpx.Response:
-            r = router.respond(request.method, str(request.url), request.headers, request.read())
-            timeout = httpx_timeout(request)
-            if client_wait(r.delay, timeout):
-                raise httpx.ReadTimeout(f"mock-as: no answer within {timeout} s", request=request)
-            if r.action == DROP:
-                raise httpx.RemoteProtocolError(
-                    "Server disconnected without sending a response.", request=request
-                )
-            return httpx.Response(r.status, headers=list(r.headers), content=r.body)
-
+        # The mock answers at httpx's transport; respx (a route-less router of our own, or the
+        # test's) still answers other URLs, and fails loudly for those nobody mocks.
         owned = respx_mock is None
         mock = respx.mock(assert_all_called=False) if owned else respx_mock
-        mock.route(url__regex=router.pattern.pattern).mock(side_effect=side_effect)
         if owned:
             mock.start()
         try:
-            yield PatchedMockAS(st, base)
+            with intercept(router.base_url, router.respond):
+                yield PatchedMockAS(st, base)
         finally:
             if owned:
                 mock.stop(quiet=True)
