@@ -176,7 +176,7 @@ def soak(quick: bool) -> list[Row]:
             {
                 "issued": issuer.issued,
                 "live": len(issuer.state.tokens),
-                "heap": len(issuer.state._expiry),
+                "heap": issuer.state.tokens.queued(),
                 "rss": rss_bytes(),
             }
         )
@@ -199,7 +199,7 @@ def soak(quick: bool) -> list[Row]:
             fmt_ratio(last["rss"] / first["rss"]),
             f"flat: RSS ≤ +{SOAK_DRIFT_GOAL:.0%}, second half ≤ +{SOAK_HALF_GOAL:.0%}",
             met,
-            f"live tokens stay ≤ {max_live:,} (lifetime × rate = {steady_live:,}), expiry heap ≤ "
+            f"live tokens stay ≤ {max_live:,} (lifetime × rate = {steady_live:,}), expiry queues ≤ "
             f"{max(t['heap'] for t in steady):,}; RSS in MiB every {step:,} issues from "
             f"{first['issued']:,} on: {_runs(t['rss'] / 2**20 for t in steady)}; over the second "
             f"half {half_drift:+.1%}; without the purge all {total:,} would be live; "

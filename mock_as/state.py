@@ -6,9 +6,11 @@ point from frozen configuration, which costs microseconds.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
-import heapq
 import secrets
+import struct
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, MutableMapping
@@ -56,26 +58,236 @@ class Token(NamedTuple):
         return max(0, int(self.expires_at - now - 0.001))
 
 
-class TokenStore(MutableMapping[str, Token]):
-    """Issued tokens by id, kept as plain tuples of strings and numbers.
+def _grant_bytes(value: str) -> bytes | None:
+    """A token id as :class:`~mock_as.seeding.TokenSource` writes it (base64url of 20 bytes, no
+    padding) -> those 20 bytes; ``None`` for any other string."""
+    if len(value) != 27:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value + "=")
+    except (binascii.Error, ValueError):
+        return None
+    return raw if _grant_str(raw) == value else None
 
-    The garbage collector stops tracking such tuples, so a million live tokens do not make every
-    full collection walk a million objects (which showed as pauses of a few hundred milliseconds)."""
 
-    __slots__ = ("_rows",)
+def _grant_str(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw)[:27].decode()
+
+
+def _uuid_bytes(value: str) -> bytes | None:
+    """A lower-case UUID string -> its 16 bytes; ``None`` for any other string."""
+    if len(value) != 36:
+        return None
+    try:
+        raw = bytes.fromhex(value[:8] + value[9:13] + value[14:18] + value[19:23] + value[24:])
+    except ValueError:
+        return None
+    return raw if _uuid_str(raw) == value else None
+
+
+def _uuid4(raw: bytes) -> bytes:
+    """16 random bytes with a version-4 UUID's version and variant bits, as
+    :meth:`~mock_as.seeding.TokenSource.uuid` sets them."""
+    out = bytearray(raw)
+    out[6] = (out[6] & 0x0F) | 0x40
+    out[8] = (out[8] & 0x3F) | 0x80
+    return bytes(out)
+
+
+def _uuid_str(raw: bytes) -> str:
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+class _Queue:
+    """Token ids first in, first out, as length-prefixed ASCII in one ``bytearray``: no object per
+    entry, nothing for the garbage collector to walk."""
+
+    __slots__ = ("_buf", "_head", "_len")
 
     def __init__(self) -> None:
-        self._rows: dict[str, tuple[Any, ...]] = {}
+        self._buf = bytearray()
+        self._head = 0
+        self._len = 0
+
+    def push(self, token_id: bytes) -> None:
+        self._buf += len(token_id).to_bytes(1, "big") + token_id
+        self._len += 1
+
+    def peek(self) -> str | None:
+        if not self._len:
+            return None
+        head = self._head
+        size = self._buf[head]
+        return self._buf[head + 1 : head + 1 + size].decode("ascii")
+
+    def pop(self) -> None:
+        head = self._head
+        self._head = head = head + 1 + self._buf[head]
+        self._len -= 1
+        if head >= 4096 and head * 2 >= len(self._buf):  # drop the consumed front now and then
+            del self._buf[:head]
+            self._head = 0
+
+    def __len__(self) -> int:
+        return self._len
+
+
+#: A compact row: the index of the token's shared fields, the issue instant, the grant id's 20
+#: bytes and the audit id's 16.
+_ROW = struct.Struct("<Id36s")
+_GRANT = slice(12, 32)
+
+
+class TokenStore(MutableMapping[str, Token]):
+    """Issued tokens by id, in a compact form, with their expiry queues.
+
+    A live token costs its id, one slot of the map and a row of 48 bytes (:data:`_ROW`): the index
+    of a tuple shared by every token with the same kind, realm, client, user, scopes, grant type
+    and lifetime; the issue instant; the grant and audit ids as raw bytes. Reading one builds the
+    :class:`Token` back, equal field for field (a token whose ids or times do not fit that form is
+    kept whole, as a tuple). Rows are ``bytes``, which the garbage collector does not track, so a
+    full collection does not walk a million tokens.
+
+    Expiry: one first-in, first-out queue of ids per lifetime (on a clock that moves forward, the
+    oldest of a queue expires first; a token issued after the clock moved back waits behind older
+    ones); :meth:`purge` drops a few expired tokens from the queues' heads, so memory stays flat
+    without a sweeper thread."""
+
+    __slots__ = ("_fields", "_index", "_last_grant", "_queues", "_rows")
+
+    def __init__(self) -> None:
+        self._rows: dict[str, bytes | tuple[Any, ...]] = {}
+        self._fields: list[tuple[Any, ...]] = []
+        self._index: dict[tuple[Any, ...], int] = {}
+        self._last_grant: tuple[str, bytes] = ("", b"")
+        self._queues: dict[float, _Queue] = {}
+
+    def _pack(
+        self, token: Token, grant: bytes | None = None, audit: bytes | None = None
+    ) -> tuple[bytes | tuple[Any, ...], float | None]:
+        issued, expires = token.issued_at, token.expires_at
+        lifetime = None if expires is None else expires - issued
+        if lifetime is not None and issued + lifetime != expires:
+            return tuple(token), lifetime
+        if grant is None:
+            grant = self._grant_bytes(token.auth_grant_id)
+        if audit is None:
+            audit = _uuid_bytes(token.audit_id)
+        if grant is None or audit is None or type(issued) is not float:
+            return tuple(token), lifetime
+        key = (
+            token.kind,
+            token.realm,
+            token.client_id,
+            token.username,
+            token.scopes,
+            token.grant_type,
+            lifetime,
+        )
+        index = self._index.get(key)
+        if index is None:
+            index = self._index[key] = len(self._fields)
+            self._fields.append(key)
+        return _ROW.pack(index, issued, grant + audit), lifetime
+
+    def _grant_bytes(self, grant_id: str) -> bytes | None:
+        # A refresh token shares the grant of the access token stored just before it.
+        last_id, last_raw = self._last_grant
+        if grant_id == last_id:
+            return last_raw
+        return _grant_bytes(grant_id)
+
+    def _unpack(self, token_id: str, row: bytes | tuple[Any, ...]) -> Token:
+        if isinstance(row, tuple):
+            return Token._make(row)
+        index, issued, ids = _ROW.unpack(row)
+        kind, realm, client_id, username, scopes, grant_type, lifetime = self._fields[index]
+        return Token(
+            token_id,
+            kind,
+            realm,
+            client_id,
+            username,
+            scopes,
+            grant_type,
+            issued,
+            None if lifetime is None else issued + lifetime,
+            _grant_str(ids[:20]),
+            _uuid_str(ids[20:]),
+        )
+
+    def _expires(self, row: bytes | tuple[Any, ...]) -> float | None:
+        if isinstance(row, tuple):
+            return row[8]  # type: ignore[no-any-return]
+        index, issued, _ = _ROW.unpack(row)
+        lifetime = self._fields[index][6]
+        return None if lifetime is None else issued + lifetime
 
     def __getitem__(self, token_id: str) -> Token:
-        return Token._make(self._rows[token_id])
+        return self._unpack(token_id, self._rows[token_id])
 
     def get(self, token_id: str, default: Token | None = None) -> Token | None:  # type: ignore[override]
         row = self._rows.get(token_id)
-        return default if row is None else Token._make(row)
+        return default if row is None else self._unpack(token_id, row)
 
     def __setitem__(self, token_id: str, token: Token) -> None:
-        self._rows[token_id] = tuple(token)
+        self.add(token, token_id=token_id)
+
+    def add(
+        self,
+        token: Token,
+        grant: bytes | None = None,
+        audit: bytes | None = None,
+        token_id: str | None = None,
+    ) -> None:
+        """Store ``token`` under its id (or ``token_id``); ``grant`` and ``audit`` are the raw bytes
+        its grant and audit ids were made from, when the caller has them (else they are read back
+        from the ids)."""
+        row, lifetime = self._pack(token, grant, audit)
+        if token_id is None:
+            token_id = token.id
+        self._rows[token_id] = row
+        if type(row) is bytes:
+            self._last_grant = (token.auth_grant_id, row[_GRANT])
+        if lifetime is not None:
+            encoded = token_id.encode("utf-8")
+            if len(encoded) < 256:  # a longer id is never purged, only reset away
+                queue = self._queues.get(lifetime)
+                if queue is None:
+                    queue = self._queues[lifetime] = _Queue()
+                queue.push(encoded)
+
+    def purge(self, now: float, budget: int = 4) -> None:
+        """Pop at most ``budget`` entries off the expiry queues' heads: expired tokens are dropped,
+        ids already gone (revoked) are forgotten."""
+        rows = self._rows
+        for queue in self._queues.values():
+            while budget > 0:
+                token_id = queue.peek()
+                if token_id is None:
+                    break
+                row = rows.get(token_id)
+                if row is not None:
+                    expires = self._expires(row)
+                    if expires is None or now < expires:
+                        break
+                    del rows[token_id]
+                queue.pop()
+                budget -= 1
+
+    def of_grant(self, auth_grant_id: str) -> list[str]:
+        """The ids of every token of one grant, compared without building the tokens."""
+        raw = _grant_bytes(auth_grant_id)
+        return [
+            token_id
+            for token_id, row in self._rows.items()
+            if (row[_GRANT] == raw if type(row) is bytes else row[9] == auth_grant_id)
+        ]
+
+    def queued(self) -> int:
+        """How many ids wait in the expiry queues (live, or revoked and not yet popped)."""
+        return sum(len(q) for q in self._queues.values())
 
     def __delitem__(self, token_id: str) -> None:
         del self._rows[token_id]
@@ -91,6 +303,10 @@ class TokenStore(MutableMapping[str, Token]):
 
     def clear(self) -> None:
         self._rows.clear()
+        self._fields.clear()
+        self._index.clear()
+        self._queues.clear()
+        self._last_grant = ("", b"")
 
     def __repr__(self) -> str:
         return f"<TokenStore of {len(self._rows)} tokens>"
@@ -157,7 +373,6 @@ class State:
         self._initial: tuple[tuple[RealmConfig, tuple[UserConfig, ...]], ...] = ()
         self.realms: dict[str, Realm] = {}
         self.tokens = TokenStore()
-        self._expiry: list[tuple[float, str]] = []
         self.journal: deque[Call] = deque(maxlen=JOURNAL_LIMIT)
         self._build_initial()
         self.lockout = Lockout(self)
@@ -193,7 +408,6 @@ class State:
         with self.lock:
             self.realms = {cfg.name: Realm(cfg, users) for cfg, users in self._initial}
             self.tokens = TokenStore()
-            self._expiry = []
             self.journal.clear()
             self.random.reset()
             self.clock.reset(self.config.clock_start)
@@ -311,8 +525,14 @@ class State:
             now = self.clock.now()
         random = self.random
         with self.lock:
+            token_id = random.token()
+            grant = None
+            if not auth_grant_id:
+                grant = random.random_bytes(20)
+                auth_grant_id = _grant_str(grant)
+            audit = _uuid4(random.random_bytes(16))
             token = Token(
-                id=random.token(),
+                id=token_id,
                 kind=kind,
                 realm=realm,
                 client_id=client_id,
@@ -321,25 +541,12 @@ class State:
                 grant_type=grant_type,
                 issued_at=now,
                 expires_at=None if lifetime < 0 else now + lifetime,
-                auth_grant_id=auth_grant_id or random.token(),
-                audit_id=random.uuid(),
+                auth_grant_id=auth_grant_id,
+                audit_id=_uuid_str(audit),
             )
-            self.tokens[token.id] = token
-            if token.expires_at is not None:
-                heapq.heappush(self._expiry, (token.expires_at, token.id))
-            self._purge(now)
+            self.tokens.add(token, grant, audit)
+            self.tokens.purge(now)
         return token
-
-    def _purge(self, now: float) -> None:
-        # Each issue pops at most a few expired entries, so memory stays flat without a sweeper thread.
-        heap = self._expiry
-        for _ in range(4):
-            if not heap or heap[0][0] > now:
-                return
-            _, token_id = heapq.heappop(heap)
-            token = self.tokens.get(token_id)
-            if token is not None and token.expired(now):
-                del self.tokens[token_id]
 
     def find(self, token_id: str, now: float | None = None) -> Token | None:
         """The live token with that id, or ``None`` (unknown, revoked or expired)."""
@@ -357,7 +564,7 @@ class State:
     def revoke_grant(self, auth_grant_id: str) -> int:
         """Revoke every token of one grant (what revoking a refresh token does in AM)."""
         with self.lock:
-            doomed = [t.id for t in self.tokens.values() if t.auth_grant_id == auth_grant_id]
+            doomed = self.tokens.of_grant(auth_grant_id)
             for token_id in doomed:
                 del self.tokens[token_id]
         return len(doomed)
