@@ -25,14 +25,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
-
 from .errors import ConfigError
 
+# cryptography is imported where a key is first made or used (its import costs a server's
+# start-up more than everything else it does before the first token).
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
     from .config import MockASConfig
     from .state import State
 
@@ -109,6 +108,8 @@ def _next_prime(stream: Iterator[bytes]) -> int:
 @lru_cache(maxsize=8)
 def seeded_rsa_key(seed: int) -> rsa.RSAPrivateKey:
     """The 2048-bit RSA key of ``seed`` (about a tenth of a second the first time, cached after)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     stream = _hash_stream(f"mock-as:rsa:{seed}".encode())
     p = _next_prime(stream)
     q = _next_prime(stream)
@@ -130,6 +131,8 @@ def seeded_rsa_key(seed: int) -> rsa.RSAPrivateKey:
 @lru_cache(maxsize=8)
 def seeded_ec_key(seed: int) -> ec.EllipticCurvePrivateKey:
     """The P-256 key of ``seed``."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     raw = hashlib.shake_256(f"mock-as:p256:{seed}".encode()).digest(48)
     scalar = int.from_bytes(raw, "big") % (_P256_ORDER - 1) + 1
     return ec.derive_private_key(scalar, ec.SECP256R1())
@@ -149,6 +152,10 @@ class SigningKey:
 
     def sign(self, data: bytes) -> bytes:
         """The JWS signature of ``data`` (RFC 7518 §3.3, §3.4)."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
         key = self.private_key
         if isinstance(key, rsa.RSAPrivateKey):
             return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
@@ -159,6 +166,11 @@ class SigningKey:
 
     def verify(self, data: bytes, signature: bytes) -> bool:
         """Whether ``signature`` is this key's signature of ``data``."""
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+        from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
         public = self.private_key.public_key()
         try:
             if isinstance(public, rsa.RSAPublicKey):
@@ -208,6 +220,8 @@ class SigningKey:
 
 
 def _public_jwk(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, alg: str) -> dict[str, str]:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     if isinstance(key, rsa.RSAPrivateKey):
         numbers = key.public_key().public_numbers()
         required = {"e": b64url(_int_bytes(numbers.e)), "kty": "RSA", "n": b64url(_int_bytes(numbers.n))}
@@ -241,6 +255,10 @@ def _seeded(seed: int, alg: str) -> SigningKey:
 
 @lru_cache(maxsize=8)
 def _from_pem(pem: str, alg: str | None) -> SigningKey:
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
     text = pem
     if "-----BEGIN" not in pem:
         try:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Self
 
-from .app import create_app
+from .app import wsgi_app
 from .config import MockASConfig, make_config
 from .errors import MockASError, OAuthError
 from .handle import MockAS
@@ -60,7 +60,7 @@ def make_wsgi_server(state: State, host: str, port: int, threads: int = 4) -> An
     queue_log = logging.getLogger("waitress.queue")
     if queue_log.level == logging.NOTSET:
         queue_log.setLevel(logging.ERROR)
-    app = create_app(state=state)
+    app = wsgi_app(state)
     server = create_server(app, host=host, port=port, threads=threads, **SERVER_LIMITS)
     _answer_rejects_in_json(server)
     return server

@@ -9,11 +9,12 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import functools
 import secrets
 import struct
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -30,6 +31,8 @@ from .tokens_jwt import TokenFormats
 __all__ = ["Call", "Realm", "State", "Token", "normalise_realm"]
 
 JOURNAL_LIMIT = 10_000
+#: faker's own default locale: always there, so its fake users can wait until they are needed.
+DEFAULT_LOCALE = "en_US"
 
 
 class Token(NamedTuple):
@@ -342,16 +345,101 @@ class Call:
         return self.params.get("scope")
 
 
+_FILL_LOCK = threading.Lock()
+
+
+class _Users(dict[str, UserConfig]):
+    """A realm's users, its seeded fake users added the first time they may be needed: any read
+    of a name that is not already there, and every other use of the map. Until then faker (slow
+    to import) is not loaded, so a server answers its first token without it. Once filled, the
+    map holds what an eager one would, in the same order: the fixed users, then the fake ones."""
+
+    __slots__ = ("_pending",)
+
+    def __init__(self, fixed: Iterable[UserConfig], fakes: Callable[[], Iterable[UserConfig]] | None) -> None:
+        super().__init__((u.username, u) for u in fixed)
+        self._pending = fakes
+
+    def _fill(self) -> None:
+        if self._pending is None:
+            return
+        with _FILL_LOCK:
+            fakes = self._pending
+            if fakes is None:
+                return
+            for user in fakes():
+                if not dict.__contains__(self, user.username):
+                    dict.__setitem__(self, user.username, user)
+            self._pending = None
+
+    def __getitem__(self, username: str) -> UserConfig:
+        if self._pending is not None and not dict.__contains__(self, username):
+            self._fill()
+        return dict.__getitem__(self, username)
+
+    def get(self, username: str, default: Any = None) -> Any:
+        if self._pending is not None and not dict.__contains__(self, username):
+            self._fill()
+        return dict.get(self, username, default)
+
+    def __contains__(self, username: object) -> bool:
+        if self._pending is not None and not dict.__contains__(self, username):
+            self._fill()
+        return dict.__contains__(self, username)
+
+
+def _filling(name: str) -> Callable[..., Any]:
+    method = getattr(dict, name)
+
+    def filled(self: _Users, *args: Any, **kwargs: Any) -> Any:
+        self._fill()
+        return method(self, *args, **kwargs)
+
+    filled.__name__ = name
+    return filled
+
+
+for _name in (
+    "__iter__",
+    "__len__",
+    "__reversed__",
+    "__repr__",
+    "__eq__",
+    "__ne__",
+    "__or__",
+    "__ror__",
+    "__ior__",
+    "__reduce_ex__",
+    "__setitem__",
+    "__delitem__",
+    "keys",
+    "values",
+    "items",
+    "pop",
+    "popitem",
+    "setdefault",
+    "update",
+    "clear",
+    "copy",
+):
+    setattr(_Users, _name, _filling(_name))
+
+
 class Realm:
     """A realm's live settings and registries."""
 
     __slots__ = ("clients", "config", "name", "services", "users")
 
-    def __init__(self, config: RealmConfig, users: Iterable[UserConfig]) -> None:
+    def __init__(
+        self,
+        config: RealmConfig,
+        users: Iterable[UserConfig],
+        fakes: Callable[[], Iterable[UserConfig]] | None = None,
+    ) -> None:
         self.name = config.name
         self.config = config
         self.clients: dict[str, ClientConfig] = {c.client_id: c for c in config.clients}
-        self.users: dict[str, UserConfig] = {u.username: u for u in users}
+        self.users: dict[str, UserConfig] = _Users(users, fakes)
         self.services: dict[str, ServiceConfig] = {s.name: s for s in config.services}
 
 
@@ -370,7 +458,9 @@ class State:
         self.lock = threading.RLock()
         self.seed: int = self.config.seed if self.config.seed is not None else secrets.randbits(63)
         self.random = TokenSource(self.seed)
-        self._initial: tuple[tuple[RealmConfig, tuple[UserConfig, ...]], ...] = ()
+        self._initial: tuple[
+            tuple[RealmConfig, tuple[UserConfig, ...], Callable[[], Iterable[UserConfig]] | None], ...
+        ] = ()
         self.realms: dict[str, Realm] = {}
         self.tokens = TokenStore()
         self.journal: deque[Call] = deque(maxlen=JOURNAL_LIMIT)
@@ -393,20 +483,21 @@ class State:
             seen.add(name)
             realm = dataclasses.replace(realm, name=name)
             count = self.config.users if realm.fake_users is None else realm.fake_users
-            fixed = {u.username for u in realm.users}
-            fake = tuple(
-                u
-                for u in make_users(count, seed=self.seed, realm=name, locale=self.config.locale)
-                if u.username not in fixed
-            )
-            built.append((realm, realm.users + fake))
+            fakes = None
+            if count > 0:
+                fakes = functools.partial(
+                    make_users, count, seed=self.seed, realm=name, locale=self.config.locale
+                )
+                if self.config.locale != DEFAULT_LOCALE:
+                    fakes()  # made now, so that a locale faker lacks fails here (then cached)
+            built.append((realm, realm.users, fakes))
         self._initial = tuple(built)
 
     def reset(self) -> None:
         """Back to the seeded starting point: configured realms and users, no tokens, empty journal,
         the token sequence restarted and the clock back to its configured start."""
         with self.lock:
-            self.realms = {cfg.name: Realm(cfg, users) for cfg, users in self._initial}
+            self.realms = {cfg.name: Realm(cfg, users, fakes) for cfg, users, fakes in self._initial}
             self.tokens = TokenStore()
             self.journal.clear()
             self.random.reset()
