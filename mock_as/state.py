@@ -102,40 +102,6 @@ def _uuid_str(raw: bytes) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-class _Queue:
-    """Token ids first in, first out, as length-prefixed ASCII in one ``bytearray``: no object per
-    entry, nothing for the garbage collector to walk."""
-
-    __slots__ = ("_buf", "_head", "_len")
-
-    def __init__(self) -> None:
-        self._buf = bytearray()
-        self._head = 0
-        self._len = 0
-
-    def push(self, token_id: bytes) -> None:
-        self._buf += len(token_id).to_bytes(1, "big") + token_id
-        self._len += 1
-
-    def peek(self) -> str | None:
-        if not self._len:
-            return None
-        head = self._head
-        size = self._buf[head]
-        return self._buf[head + 1 : head + 1 + size].decode("ascii")
-
-    def pop(self) -> None:
-        head = self._head
-        self._head = head = head + 1 + self._buf[head]
-        self._len -= 1
-        if head >= 4096 and head * 2 >= len(self._buf):  # drop the consumed front now and then
-            del self._buf[:head]
-            self._head = 0
-
-    def __len__(self) -> int:
-        return self._len
-
-
 #: A compact row: the index of the token's shared fields, the issue instant, the grant id's 20
 #: bytes and the audit id's 16.
 _ROW = struct.Struct("<Id36s")
@@ -149,8 +115,9 @@ class TokenStore(MutableMapping[str, Token]):
     of a tuple shared by every token with the same kind, realm, client, user, scopes, grant type
     and lifetime; the issue instant; the grant and audit ids as raw bytes. Reading one builds the
     :class:`Token` back, equal field for field (a token whose ids or times do not fit that form is
-    kept whole, as a tuple). Rows are ``bytes``, which the garbage collector does not track, so a
-    full collection does not walk a million tokens.
+    kept whole, as a tuple). Rows are ``bytes``, which the garbage collector does not track, so the
+    map is left untracked and a full collection does not walk a million tokens (it only glances
+    over the expiry queues' pointers to strings).
 
     Expiry: one first-in, first-out queue of ids per lifetime (on a clock that moves forward, the
     oldest of a queue expires first; a token issued after the clock moved back waits behind older
@@ -164,7 +131,7 @@ class TokenStore(MutableMapping[str, Token]):
         self._fields: list[tuple[Any, ...]] = []
         self._index: dict[tuple[Any, ...], int] = {}
         self._last_grant: tuple[str, bytes] = ("", b"")
-        self._queues: dict[float, _Queue] = {}
+        self._queues: dict[float, deque[str]] = {}
 
     def _pack(
         self, token: Token, grant: bytes | None = None, audit: bytes | None = None
@@ -254,29 +221,25 @@ class TokenStore(MutableMapping[str, Token]):
         if type(row) is bytes:
             self._last_grant = (token.auth_grant_id, row[_GRANT])
         if lifetime is not None:
-            encoded = token_id.encode("utf-8")
-            if len(encoded) < 256:  # a longer id is never purged, only reset away
-                queue = self._queues.get(lifetime)
-                if queue is None:
-                    queue = self._queues[lifetime] = _Queue()
-                queue.push(encoded)
+            queue = self._queues.get(lifetime)
+            if queue is None:
+                queue = self._queues[lifetime] = deque()
+            queue.append(token_id)
 
     def purge(self, now: float, budget: int = 4) -> None:
         """Pop at most ``budget`` entries off the expiry queues' heads: expired tokens are dropped,
         ids already gone (revoked) are forgotten."""
         rows = self._rows
         for queue in self._queues.values():
-            while budget > 0:
-                token_id = queue.peek()
-                if token_id is None:
-                    break
+            while budget > 0 and queue:
+                token_id = queue[0]
                 row = rows.get(token_id)
                 if row is not None:
                     expires = self._expires(row)
                     if expires is None or now < expires:
                         break
                     del rows[token_id]
-                queue.pop()
+                queue.popleft()
                 budget -= 1
 
     def of_grant(self, auth_grant_id: str) -> list[str]:
