@@ -16,7 +16,8 @@ from typing import Any
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
-from .config import MockASConfig, make_config
+from .config import MockASConfig
+from .configfile import make_config
 from .control import control_api
 from .errors import ConfigError, reason_phrase
 from .paths import context_prefix, external_base

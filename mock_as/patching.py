@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from .config import MockASConfig, make_config
+from .config import MockASConfig
+from .configfile import make_config
 from .errors import OAuthError
 from .faults import DROP
 from .handle import MockAS

@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from typing import Any, Self
 
 from .app import create_app
-from .config import MockASConfig, make_config
+from .config import MockASConfig
+from .configfile import make_config
 from .errors import MockASError, OAuthError
 from .handle import MockAS
 from .limits import MAX_BODY_BYTES, MAX_HEADER_BYTES
