@@ -202,6 +202,18 @@ class UserConfig:
     def __post_init__(self) -> None:
         check_fields(self)
 
+    @classmethod
+    def of(cls, username: str, password: str, **settings: Any) -> UserConfig:
+        """A user the way :meth:`MockAS.add_user` and the marker's ``extra_users`` take one:
+        ``status``, ``password_expired`` and ``attributes`` are settings, any other keyword is a
+        profile attribute (``mail="bjensen@example.com"``); ``uid`` defaults to the username."""
+        fields = {k: settings.pop(k) for k in ("status", "password_expired") if k in settings}
+        attributes = dict(settings.pop("attributes", None) or {})
+        if not isinstance(username, str):
+            raise ConfigError(f"username: expected a string, got {_kind(username)}")
+        attributes = {"uid": username, **attributes, **settings}
+        return cls(username=username, password=password, attributes=attributes, **fields)
+
 
 @dataclass(frozen=True, kw_only=True)
 class ClientConfig:

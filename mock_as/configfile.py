@@ -54,18 +54,25 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], str]] = {
 
 
 def load_config(path: str | Path, **overrides: Any) -> MockASConfig:
-    """Read a TOML file into a :class:`MockASConfig`; keyword ``overrides`` win over the file."""
-    path = Path(path)
+    """Read a TOML file into a :class:`MockASConfig`; keyword ``overrides`` win over the file.
+
+    >>> load_config("mock.toml", seed=1)  # doctest: +SKIP
+    """
+    return config_from_dict(_read(Path(path)), source=str(path), **overrides)
+
+
+def _read(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as f:
-            data = tomllib.load(f)
+            return tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a file") from None
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
-    return config_from_dict(data, source=str(path), **overrides)
 
 
 def config_from_dict(data: Mapping[str, Any], *, source: str = "config", **overrides: Any) -> MockASConfig:
@@ -92,13 +99,18 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
 
 
 def make_config(
-    config: MockASConfig | None = None, *, environ: Mapping[str, str] | None = None, **settings: Any
+    config: MockASConfig | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    fallback: Mapping[str, Any] | None = None,
+    **settings: Any,
 ) -> MockASConfig:
     """The configuration an entry point serves: keyword ``settings`` (and ``config_file``), then the
     ``MOCK_AS_*`` environment, then ``config`` or the file ``MOCK_AS_CONFIG`` names, then defaults.
 
     :param config: a base configuration (takes the place of a configuration file).
     :param environ: the environment to read (``os.environ`` by default; ``{}`` ignores it).
+    :param fallback: the entry point's own defaults, under the file's (the CLI's port 8080).
     """
     merged = {**settings_from_env(environ), **settings}
     known = {f.name for f in dataclasses.fields(MockASConfig)} | {"config_file"}
@@ -107,7 +119,10 @@ def make_config(
         raise ConfigError(f"unknown setting(s) {unknown}; known: {sorted(known)}")
     config_file = merged.pop("config_file", None)
     if config is None:
-        config = load_config(config_file) if config_file else MockASConfig()
+        if config_file:
+            config = config_from_dict({**(fallback or {}), **_read(Path(config_file))}, source=config_file)
+        else:
+            config = from_dict(MockASConfig, dict(fallback or {}))
     elif config_file:
         raise ConfigError("pass a config or a configuration file, not both")
     try:

@@ -26,6 +26,9 @@ class MockAS:
     def __init__(self, state: State, base_url: str) -> None:
         self.state = state
         self.base_url = base_url.rstrip("/")
+        self.ca_bundle: str | None = None
+        """The PEM file of the CA that signed a TLS server's certificate (``verify=`` for requests,
+        ``ssl.create_default_context(cafile=…)`` for httpx); ``None`` over plain HTTP or in-process."""
 
     def __repr__(self) -> str:
         return f"<MockAS {self.base_url} seed={self.state.seed}>"
@@ -82,20 +85,9 @@ class MockAS:
     def add_user(self, username: str, password: str, realm: str = "/", **attributes: Any) -> UserConfig:
         """Add a user until the next reset; keyword arguments are profile attributes (``mail=…``).
 
-        ``status`` (``active``/``inactive``/``locked``) and ``password_expired`` set the account state."""
-        status = attributes.pop("status", "active")
-        expired = bool(attributes.pop("password_expired", False))
-        attrs = {"uid": username, **attributes}
-        return self.state.add_user(
-            UserConfig(
-                username=username,
-                password=password,
-                attributes=attrs,
-                status=status,
-                password_expired=expired,
-            ),
-            realm,
-        )
+        ``status`` (``active``/``inactive``/``locked``) and ``password_expired`` set the account state;
+        every value is checked as the configuration file's are."""
+        return self.state.add_user(UserConfig.of(username, password, **attributes), realm)
 
     def set_user(self, username: str, realm: str = "/", **changes: Any) -> UserConfig:
         """Change a user until the next reset: ``set_user("demo", status="locked")``."""

@@ -17,6 +17,7 @@ from .handle import MockAS
 from .limits import MAX_BODY_BYTES, MAX_HEADER_BYTES
 from .paths import is_loopback, server_url
 from .state import State
+from .tls import TLSFront
 
 log = logging.getLogger("mock_as")
 
@@ -51,8 +52,9 @@ def _serve(server: Any, stopping: threading.Event) -> None:
         wasyncore.loop(timeout=0.2, map=channels, use_poll=True, count=1)
 
 
-def make_wsgi_server(state: State, host: str, port: int, threads: int = 4) -> Any:
-    """A waitress server for the app over ``state``, bound but not yet running."""
+def make_wsgi_server(state: State, host: str, port: int, threads: int = 4, url_scheme: str = "http") -> Any:
+    """A waitress server for the app over ``state``, bound but not yet running (``url_scheme``
+    ``https`` behind a :class:`~mock_as.tls.TLSFront`)."""
     from waitress.server import create_server
 
     # waitress warns "Task queue depth is N" on every request that waits for a worker: under load
@@ -62,7 +64,7 @@ def make_wsgi_server(state: State, host: str, port: int, threads: int = 4) -> An
     if queue_log.level == logging.NOTSET:
         queue_log.setLevel(logging.ERROR)
     app = create_app(state=state)
-    server = create_server(app, host=host, port=port, threads=threads, **SERVER_LIMITS)
+    server = create_server(app, host=host, port=port, threads=threads, url_scheme=url_scheme, **SERVER_LIMITS)
     _answer_rejects_in_json(server)
     return server
 
@@ -121,6 +123,7 @@ class MockASServer(MockAS):
             state = State(make_config(config, **settings))
         super().__init__(state, "http://unstarted")
         self._server: Any = None
+        self._tls: TLSFront | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
 
@@ -133,8 +136,19 @@ class MockASServer(MockAS):
         if self._server is not None:
             raise MockASError("Server is already running")
         cfg = self.state.config
-        self._server = make_wsgi_server(self.state, cfg.host, cfg.port)
-        self.base_url = listening_url(self._server, cfg.context_path)
+        if cfg.tls:  # waitress on a private loopback port, TLS in front of it on the public one
+            self._server = make_wsgi_server(self.state, "127.0.0.1", 0, url_scheme="https")
+            upstream = (self._server.effective_host, self._server.effective_port)
+            try:
+                self._tls = TLSFront(cfg.host, cfg.port, upstream, cfg.tls_ca).start()
+            except BaseException:
+                self._server.close()
+                self._server = None
+                raise
+            self.base_url, self.ca_bundle = self._tls.url(cfg.context_path), self._tls.ca_path
+        else:
+            self._server = make_wsgi_server(self.state, cfg.host, cfg.port)
+            self.base_url = listening_url(self._server, cfg.context_path)
         warning = exposure_warning(cfg.host)
         if warning is not None:
             log.warning("mock-as %s", warning)
@@ -151,6 +165,9 @@ class MockASServer(MockAS):
         if server is None:
             return
         self._server = self._thread = None
+        if self._tls is not None:
+            self._tls.close()
+            self._tls = None
 
         # End the loop first, then let the workers finish what they hold, then close every socket from
         # this thread: nothing is closed under the loop's feet, and no worker wakes a closed trigger.
@@ -171,6 +188,8 @@ class MockASServer(MockAS):
         """The port actually bound."""
         if self._server is None:
             raise MockASError("Server is not running")
+        if self._tls is not None:
+            return self._tls.port
         return int(self._server.effective_port)
 
     def __enter__(self) -> Self:

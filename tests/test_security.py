@@ -139,14 +139,13 @@ def test_control_api_errors_never_echo_markup(mock_as, method, path, body):
 
 
 def test_every_entry_point_binds_loopback_by_default():
-    from mock_as.cli import serve
+    from mock_as.cli import cli_config
     from mock_as.config import MockASConfig
     from mock_as.plugin import build_config
 
     assert MockASConfig().host == "127.0.0.1"
     assert build_config({}, {}).host == "127.0.0.1"
-    host_option = next(p for p in serve.params if p.name == "host")
-    assert host_option.default == "127.0.0.1"
+    assert cli_config({"host": None}, {}).host == "127.0.0.1"
 
 
 def _outward_address() -> str | None:
