@@ -31,7 +31,7 @@ class BadSetting(click.ClickException):
     exit_code = 2
 
 
-class _Integer(click.ParamType):
+class _Integer(click.ParamType[int]):
     """An integer, or one line naming the option (click's own error would print the usage too)."""
 
     name = "integer"
@@ -59,7 +59,9 @@ def main() -> None:
     epilog="Each option can also come from its MOCK_AS_* variable; an option wins over the variable, "
     "the variable over the --config file, the file over the defaults."
 )
-@click.option("-H", "--host", default=None, help=f"Address to bind.  [default: {DEFAULTS.host}; env: MOCK_AS_HOST]")
+@click.option(
+    "-H", "--host", default=None, help=f"Address to bind.  [default: {DEFAULTS.host}; env: MOCK_AS_HOST]"
+)
 @click.option(
     "-p",
     "--port",
@@ -162,13 +164,18 @@ def cli_config(options: dict[str, Any], environ: Mapping[str, str]) -> MockASCon
 def listen(state: State, threads: int) -> tuple[Any, str, str | None, TLSFront | None]:
     """Bind the server ``state.config`` asks for: waitress, behind a TLS front with ``tls``."""
     config = state.config
-    socket.getaddrinfo(config.host, config.port, type=socket.SOCK_STREAM)  # an unknown host fails here
     if not config.tls:
-        server = make_wsgi_server(state, config.host, config.port, threads=threads)
+        try:
+            server = make_wsgi_server(state, config.host, config.port, threads=threads)
+        except ValueError:  # waitress's word for a host it cannot resolve: say why
+            socket.getaddrinfo(config.host, config.port, type=socket.SOCK_STREAM)
+            raise
         return server, listening_url(server, config.context_path), None, None
     server = make_wsgi_server(state, "127.0.0.1", 0, threads=threads, url_scheme="https")
     try:
-        tls = TLSFront(config.host, config.port, (server.effective_host, server.effective_port), config.tls_ca)
+        tls = TLSFront(
+            config.host, config.port, (server.effective_host, server.effective_port), config.tls_ca
+        )
     except BaseException:
         server.close()
         raise

@@ -19,7 +19,6 @@ import types
 import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, Literal, Union
 
 from .errors import ConfigError
@@ -52,9 +51,14 @@ def _kind(value: Any) -> str:
     )
 
 
-@cache
+_HINTS: dict[type[Any], dict[str, Any]] = {}
+
+
 def _hints(cls: type[Any]) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
+    return hints
 
 
 def _convert(hint: Any, value: Any, path: str) -> Any:
@@ -89,11 +93,11 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
             if not isinstance(k, str):
                 raise ConfigError(f"{path}: keys must be strings, got {k!r}")
         return {k: _convert(args[1], v, f"{path}.{k}") for k, v in value.items()}
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         if isinstance(value, hint):
             return value
         if isinstance(value, Mapping):
-            return from_dict(hint, value, path)  # type: ignore[arg-type]
+            return from_dict(hint, value, path)
         raise ConfigError(f"{path}: expected a table, got {_kind(value)}")
     if hint is bool:
         if not isinstance(value, bool):
@@ -127,7 +131,7 @@ def _bounds(metadata: Mapping[str, Any], value: Any, path: str) -> None:
     low, high = metadata.get("minimum"), metadata.get("maximum")
     if high is None and low is not None and value < low:
         raise ConfigError(f"{path}: must be at least {low}, got {value!r}")
-    if high is not None and not (low is None or low <= value) or high is not None and value > high:
+    if (high is not None and not (low is None or low <= value)) or (high is not None and value > high):
         if high == INT64["maximum"] and low == INT64["minimum"]:
             raise ConfigError(f"{path}: must be a 64-bit integer (between -2**63 and 2**63 - 1), got {value}")
         raise ConfigError(f"{path}: must be between {low:,} and {high:,}, got {value!r}")
@@ -456,7 +460,7 @@ class MockASConfig:
     context_path: str = DEFAULT_CONTEXT_PATH
     base_url: str = field(default=DEFAULT_BASE_URL, metadata=NOT_EMPTY)
     issuer: str | None = None
-    host: str = field(default="127.0.0.1", metadata=NOT_EMPTY)
+    host: str = "127.0.0.1"
     port: int = field(default=0, metadata={"minimum": 0, "maximum": 65535})
     tls: bool = False
     tls_ca: str | None = None

@@ -169,7 +169,9 @@ class Fault:
         for name in ("retry_after", "content_type"):
             value = getattr(self, name)
             if isinstance(value, str) and not HEADER_VALUE.fullmatch(value):
-                raise ConfigError(f"{name}: sent as a header, so printable ASCII and not blank, got {value!r}")
+                raise ConfigError(
+                    f"{name}: sent as a header, so printable ASCII and not blank, got {value!r}"
+                )
         if self.body is not None and not isinstance(self.body, str | bytes | dict | list):
             raise ConfigError(f"body: expected text, bytes or a JSON object/array, got {self.body!r}")
         if (

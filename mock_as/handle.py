@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 from .clock import Clock
-from .config import DEMO_USER, DOCS_CLIENT, ClientConfig, RealmConfig, UserConfig
+from .config import DEMO_USER, DOCS_CLIENT, ClientConfig, GrantType, RealmConfig, UserConfig
 from .errors import ConfigError
 from .faults import Fault
 from .grants import lifetimes
@@ -100,7 +100,7 @@ class MockAS:
         *,
         scopes: tuple[str, ...] | list[str] = (),
         default_scopes: tuple[str, ...] | list[str] = (),
-        grant_types: tuple[str, ...] | list[str] = ("password",),
+        grant_types: tuple[GrantType, ...] | list[GrantType] = ("password",),
         realm: str = "/",
         **settings: Any,
     ) -> ClientConfig:

@@ -93,10 +93,10 @@ def _apply_marker(config: MockASConfig, kwargs: Mapping[str, Any]) -> MockASConf
         raise ConfigError(f"unknown setting(s) {sorted(unknown)}")
     plain = {k: v for k, v in kwargs.items() if k in fields}
     if "realms" in plain:
-        realms = plain["realms"]
-        if not isinstance(realms, list | tuple):
-            raise ConfigError(f"realms: expected a list, got {realms!r}")
-        given = tuple(_as(RealmConfig, r, f"realms[{i}]") for i, r in enumerate(realms))
+        listed = plain["realms"]
+        if not isinstance(listed, list | tuple):
+            raise ConfigError(f"realms: expected a list, got {listed!r}")
+        given = tuple(_as(RealmConfig, r, f"realms[{i}]") for i, r in enumerate(listed))
         defaults = plain.get("defaults", config.defaults)
         plain["realms"] = merge_realms(config.realms, given) if defaults else given
     config = dataclasses.replace(config, **plain)

@@ -5,9 +5,6 @@ from __future__ import annotations
 import pytest
 
 from mock_as import MockAS
-from mock_as.config import DOCUMENTED_REQUEST
-
-DOCS_FORM = dict(DOCUMENTED_REQUEST)
 
 
 @pytest.fixture(params=["live", "inprocess"])

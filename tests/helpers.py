@@ -42,7 +42,9 @@ def form(**changes: str | None) -> dict[str, str]:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def post(am: Any, data: Any = DOCS_FORM, *, realm: str = "/", url: str | None = None, **kwargs: Any) -> requests.Response:
+def post(
+    am: Any, data: Any = DOCS_FORM, *, realm: str = "/", url: str | None = None, **kwargs: Any
+) -> requests.Response:
     """POST ``data`` to the realm's token endpoint (or ``url``)."""
     return requests.post(url or am.url_for("access_token", realm), data=data, **kwargs)
 

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from mock_as.cli import main
-from tests.conftest import DOCS_FORM
+from tests.helpers import DOCS_FORM
 
 DOCS_CURL = [
     "curl", "--silent", "--request", "POST", "--data", "grant_type=password", "--data", "username=demo",

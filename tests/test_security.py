@@ -22,13 +22,10 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from tests.conftest import DOCS_FORM
+from tests.helpers import DOCS_FORM
+from tests.helpers import basic as _basic
 
 MARKUP = "<script>alert(1)</script>"
-
-
-def _basic(client_id: str, secret: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
 
 
 # -- no reflected input ----------------------------------------------------------------------------
@@ -214,7 +211,7 @@ def test_serve_warns_when_it_listens_beyond_loopback(monkeypatch, host, warned):
         bound.append(host)
         return _Unstarted(host)
 
-    monkeypatch.setattr("mock_as.server.make_wsgi_server", make_server)
+    monkeypatch.setattr("mock_as.cli.make_wsgi_server", make_server)
     monkeypatch.setattr(signal, "signal", lambda *args: None)  # leave the test process's handlers be
     result = CliRunner().invoke(main, ["serve", "--host", host, "--port", "0", "--quiet"])
     assert result.exit_code == 0, result.output

@@ -39,7 +39,10 @@ def test_bug_1_a_bad_status_is_refused_where_it_is_given(mock_as_requests):
     with pytest.raises(ConfigError, match="status: 'bogus'"):
         mock_as_requests.set_user("demo", status="bogus")
     mock_as_requests.configure_realm(module_messages=True)
-    assert (login(mock_as_requests, password="wrong").status_code, "bob" in mock_as_requests.state.realm("/").users) == (
+    assert (
+        login(mock_as_requests, password="wrong").status_code,
+        "bob" in mock_as_requests.state.realm("/").users,
+    ) == (
         400,
         False,
     )
@@ -68,7 +71,9 @@ def test_bug_3_a_marker_realm_is_found_however_it_is_spelled_and_a_missing_one_i
         config = apply_marker(base, {"realm": spelling, "extra_users": [bob]})
         customers = next(r for r in config.realms if r.name == "/customers")
         assert [u.username for u in customers.users] == ["demo", "bob"], spelling
-    with pytest.raises(ConfigError, match=r"^mock_as marker: realm: '/nowhere' does not exist; known: /, /customers$"):
+    with pytest.raises(
+        ConfigError, match=r"^mock_as marker: realm: '/nowhere' does not exist; known: /, /customers$"
+    ):
         apply_marker(base, {"realm": "/nowhere", "extra_users": [bob]})
     with pytest.raises(ConfigError, match="realm: '/nowhere' does not exist"):
         apply_marker(base, {"realm": "/nowhere"})
@@ -78,17 +83,29 @@ def test_bug_3_a_marker_realm_is_found_however_it_is_spelled_and_a_missing_one_i
     ("build", "message"),
     [
         (lambda: UserConfig(username="", password="pw"), "username: must not be empty"),
-        (lambda: ClientConfig(client_id="c", grant_types=("implicit",)), "grant_types[0]: 'implicit' is not one of"),
-        (lambda: ClientConfig(client_id="c", access_token_lifetime=2**63), "access_token_lifetime: must be a 64-bit"),
+        (
+            lambda: ClientConfig(client_id="c", grant_types=("implicit",)),
+            "grant_types[0]: 'implicit' is not one of",
+        ),
+        (
+            lambda: ClientConfig(client_id="c", access_token_lifetime=2**63),
+            "access_token_lifetime: must be a 64-bit",
+        ),
         (lambda: LockoutConfig(failure_count=0), "failure_count: must be at least 1"),
         (lambda: MockASConfig(users="three"), "users: expected an integer, got a string"),
         (lambda: MockASConfig(port=99999), "port: must be between 0 and 65,535"),
-        (lambda: MockASConfig(realms=(RealmConfig(name="/a"), RealmConfig(name="a"))), "realms[1].name: '/a' is listed twice"),
+        (
+            lambda: MockASConfig(realms=(RealmConfig(name="/a"), RealmConfig(name="a"))),
+            "realms[1].name: '/a' is listed twice",
+        ),
         (
             lambda: MockASConfig(realms=(RealmConfig(password_grant_auth_service="Nope"),)),
             "realms[0].password_grant_auth_service: 'Nope' names no authentication service of realm '/'",
         ),
-        (lambda: RealmConfig(clients=({"client_id": "a", "scopes": "write"},)), "clients[0].scopes: expected an array"),
+        (
+            lambda: RealmConfig(clients=({"client_id": "a", "scopes": "write"},)),
+            "clients[0].scopes: expected an array",
+        ),
     ],
 )
 def test_python_values_get_the_file_s_messages(build, message):
@@ -150,7 +167,10 @@ def test_openapi_bounds_and_enums_are_the_models(schema, model):
         if typing.get_origin(hint) is typing.Literal:
             assert prop["enum"] == list(typing.get_args(hint)), (schema, field.name)
         if typing.get_origin(hint) is tuple and typing.get_origin(typing.get_args(hint)[0]) is typing.Literal:
-            assert prop["items"]["enum"] == list(typing.get_args(typing.get_args(hint)[0])), (schema, field.name)
+            assert prop["items"]["enum"] == list(typing.get_args(typing.get_args(hint)[0])), (
+                schema,
+                field.name,
+            )
         checked += 1
     assert checked >= 1
 
@@ -181,14 +201,22 @@ def test_python_config_merges_by_name_and_replaces_what_it_names():
         realms=(RealmConfig(name="/", clients=(mine,), access_token_lifetime=60), RealmConfig(name="/new"))
     )
     root = next(r for r in config.realms if r.name == "/")
-    assert (root.clients, root.access_token_lifetime, [u.username for u in root.users]) == ((mine,), 60, ["demo"])
+    assert (root.clients, root.access_token_lifetime, [u.username for u in root.users]) == (
+        (mine,),
+        60,
+        ["demo"],
+    )
     assert [r.name for r in config.realms] == ["/", "/customers", "/new"]
-    assert [r.name for r in MockASConfig(defaults=False, realms=(RealmConfig(name="/new"),)).realms] == ["/new"]
+    assert [r.name for r in MockASConfig(defaults=False, realms=(RealmConfig(name="/new"),)).realms] == [
+        "/new"
+    ]
     assert dataclasses.replace(config, seed=3).realms == config.realms  # merging twice changes nothing
 
 
 def test_marker_realms_merge_into_the_session_s():
-    config = apply_marker(MockASConfig(seed=0), {"realms": [{"name": "/", "clients": [{"client_id": "svc"}]}]})
+    config = apply_marker(
+        MockASConfig(seed=0), {"realms": [{"name": "/", "clients": [{"client_id": "svc"}]}]}
+    )
     assert [c.client_id for c in config.realms[0].clients] == ["myClient", "svc"]
     assert [r.name for r in config.realms] == ["/", "/customers"]
 
@@ -289,7 +317,9 @@ def test_the_seed_variable_is_the_seed_option():
 
 def test_context_path_and_config_file_from_the_environment(tmp_path):
     path = tmp_path / "mock.toml"
-    path.write_text("[[realms]]\nname = '/'\n[[realms.clients]]\nclient_id = 'ci'\nsecret = 's'\nscopes = ['write']\n")
+    path.write_text(
+        "[[realms]]\nname = '/'\n[[realms.clients]]\nclient_id = 'ci'\nsecret = 's'\nscopes = ['write']\n"
+    )
     with _serving(env={"MOCK_AS_CONTEXT_PATH": "/am", "MOCK_AS_CONFIG": str(path)}) as base:
         assert base.endswith("/am")
         r = requests.post(
@@ -337,7 +367,8 @@ def test_tls_server_for_requests_httpx_and_requests_oauthlib():
     from requests_oauthlib import OAuth2Session
 
     with run_server(seed=1, tls=True) as am:
-        assert am.base_url.startswith("https://") and am.ca_bundle is not None
+        assert am.base_url.startswith("https://")
+        assert am.ca_bundle is not None
         assert _first_token(am.base_url, verify=am.ca_bundle) == "RkhpjNgyUpGl6YvsmHmzsh5qkOY"
         context = ssl.create_default_context(cafile=am.ca_bundle)
         r = httpx.post(am.token_url, data=DOCS_FORM, verify=context)
@@ -373,7 +404,11 @@ def test_adding_an_existing_client_is_a_conflict_and_put_or_patch_change_it(mock
     url = f"{mock_as.control_url}/clients"
     assert requests.post(url, json={"client_id": "myClient"}).status_code == 409
     r = requests.patch(f"{url}/myClient", json={"grant_types": ["password", "refresh_token"]})
-    assert (r.status_code, r.json()["secret"], r.json()["grant_types"]) == (200, "forgerock", ["password", "refresh_token"])
+    assert (r.status_code, r.json()["secret"], r.json()["grant_types"]) == (
+        200,
+        "forgerock",
+        ["password", "refresh_token"],
+    )
     assert "refresh_token" in login(mock_as).json()
     r = requests.put(f"{url}/myClient", json={"client_id": "other"})
     assert r.status_code == 400
@@ -396,8 +431,11 @@ def test_live_tokens_are_listed_without_passwords(mock_as):
         "grant_type": "password",
         "expires_in": 3599,
     }
-    assert "Ch4ng31t" not in r.text and "forgerock" not in r.text
-    assert [t["realm"] for t in requests.get(f"{mock_as.control_url}/tokens?realm=customers").json()] == ["/customers"]
+    assert "Ch4ng31t" not in r.text
+    assert "forgerock" not in r.text
+    assert [t["realm"] for t in requests.get(f"{mock_as.control_url}/tokens?realm=customers").json()] == [
+        "/customers"
+    ]
     mock_as.clock.advance(3600)
     assert requests.get(f"{mock_as.control_url}/tokens").json() == []
 
@@ -460,7 +498,9 @@ def test_the_decorator_passes_the_handle(am):
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_plugin_reads_every_variable_and_tls(pytester, monkeypatch, tmp_path):
     path = tmp_path / "mock.toml"
-    path.write_text("[[realms]]\nname = '/'\n[[realms.clients]]\nclient_id = 'ci'\nsecret = 's'\nscopes = ['a']\n")
+    path.write_text(
+        "[[realms]]\nname = '/'\n[[realms.clients]]\nclient_id = 'ci'\nsecret = 's'\nscopes = ['a']\n"
+    )
     monkeypatch.setenv("MOCK_AS_CONFIG", str(path))
     monkeypatch.setenv("MOCK_AS_CONTEXT_PATH", "/am")
     monkeypatch.setenv("MOCK_AS_USERS", "0")

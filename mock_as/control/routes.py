@@ -249,7 +249,9 @@ def patch_user(username: str) -> FlaskResponse:
         unlock = data.get("unlock", False)
         if not isinstance(unlock, bool):
             raise bad(f"unlock: expected true or false, got {unlock!r}")
-        changes = {k: data[k] for k in ("password_expired", "password", "status") if k in data}
+        changes: dict[str, Any] = {
+            k: data[k] for k in ("password_expired", "password", "status") if k in data
+        }
         if "attributes" in data:
             raw = data["attributes"]
             if not isinstance(raw, dict):
