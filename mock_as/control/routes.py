@@ -53,6 +53,21 @@ def _built(cls: type[Any], data: Any) -> Any:
         raise bad(str(e)) from None
 
 
+def _put_body(cls: type[Any], key: str, name: str) -> Any:
+    """The model a ``PUT …/<name>`` sends, its ``key`` taken from the path (a body may repeat it)."""
+    data = body()
+    if data.get(key, name) != name:
+        raise bad(f"{key}: {data[key]!r} differs from the path's {name!r}")
+    return _built(cls, {**data, key: name})
+
+
+def _taken(kind: str, name: str, where: Realm) -> ControlError:
+    """409 for adding what exists."""
+    return conflict(
+        f"{kind} {name!r} exists in realm {where.name!r}; PUT {PREFIX}/{kind}s/{name} replaces it, PATCH changes it"
+    )
+
+
 # -- errors -------------------------------------------------------------------------------------
 
 
@@ -207,10 +222,7 @@ def add_user() -> FlaskResponse:
     user: UserConfig = _built(UserConfig, body())
     with state().lock:
         if user.username in where.users:
-            raise conflict(
-                f"user {user.username!r} exists in realm {where.name!r}; "
-                f"PUT {PREFIX}/users/{user.username} replaces it, PATCH changes it"
-            )
+            raise _taken("user", user.username, where)
         user = _put_user(where, user)
     return reply(user_json(state().lockout, where, user), 201)
 
@@ -219,10 +231,7 @@ def add_user() -> FlaskResponse:
 def put_user(username: str) -> FlaskResponse:
     """Add or replace a user (attributes, status and lockout start afresh); 201 if it is new."""
     where = realm()
-    data = body()
-    if data.get("username", username) != username:
-        raise bad(f"username: {data['username']!r} differs from the path's {username!r}")
-    user: UserConfig = _built(UserConfig, {**data, "username": username})
+    user: UserConfig = _put_body(UserConfig, "username", username)
     with state().lock:
         new = username not in where.users
         user = _put_user(where, user)
@@ -307,10 +316,7 @@ def add_client() -> FlaskResponse:
     client: ClientConfig = _built(ClientConfig, body())
     with state().lock:
         if client.client_id in where.clients:
-            raise conflict(
-                f"client {client.client_id!r} exists in realm {where.name!r}; "
-                f"PUT {PREFIX}/clients/{client.client_id} replaces it, PATCH changes it"
-            )
+            raise _taken("client", client.client_id, where)
         state().add_client(client, where.name)
     return reply(client_json(client), 201)
 
@@ -319,10 +325,7 @@ def add_client() -> FlaskResponse:
 def put_client(client_id: str) -> FlaskResponse:
     """Register or replace a client; 201 if it is new."""
     where = realm()
-    data = body()
-    if data.get("client_id", client_id) != client_id:
-        raise bad(f"client_id: {data['client_id']!r} differs from the path's {client_id!r}")
-    client: ClientConfig = _built(ClientConfig, {**data, "client_id": client_id})
+    client: ClientConfig = _put_body(ClientConfig, "client_id", client_id)
     with state().lock:
         new = client_id not in where.clients
         state().add_client(client, where.name)
