@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import socket
@@ -89,7 +88,7 @@ def main() -> None:
 @click.option(
     "--base-url",
     default=None,
-    help="The URL the in-process patches answer at; shown by the control API only.  [env: MOCK_AS_BASE_URL]",
+    help="The URL in-process patches answer at; the live server ignores it.  [env: MOCK_AS_BASE_URL]",
 )
 @click.option(
     "--config",
@@ -150,15 +149,10 @@ def cli_config(options: dict[str, Any], environ: Mapping[str, str]) -> MockASCon
     """The configuration ``serve`` runs: its options, then ``MOCK_AS_*``, then the file, then
     defaults (port 8080 here); anything wrong is a :class:`BadSetting`."""
     given = {k: v for k, v in options.items() if v is not None}
-    if given.get("tls_ca"):
-        given.setdefault("tls", True)
     try:
-        config = make_config(environ=environ, fallback={"port": DEFAULT_PORT}, **given)
-        if config.tls_ca is not None and not config.tls:
-            config = dataclasses.replace(config, tls=True)
+        return make_config(environ=environ, fallback={"port": DEFAULT_PORT}, **given)
     except ConfigError as e:
         raise BadSetting(str(e)) from e
-    return config
 
 
 def listen(state: State, threads: int) -> tuple[Any, str, str | None, TLSFront | None]:

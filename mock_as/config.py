@@ -442,8 +442,8 @@ class MockASConfig:
     :param port: the live server's port (0 picks a free one).
     :param tls: the live server speaks HTTPS, with a certificate for ``127.0.0.1``, ``::1`` and
         ``localhost`` from a throwaway CA.
-    :param tls_ca: where to write that CA's certificate (PEM); ``None`` writes it to a temporary file.
-        The handle's ``ca_bundle`` names it.
+    :param tls_ca: where to write that CA's certificate (PEM), which implies ``tls``; ``None`` writes
+        it to a temporary file. The handle's ``ca_bundle`` names it.
     :param clock_start: freeze the clock at this epoch instant; ``None`` follows wall-clock time.
     :param signing_key_pem: the key that signs id_tokens and client-based tokens: PEM text, or the
         path of a PEM file (an unencrypted RSA key of 2048+ bits, or an EC P-256 key); ``None``
@@ -470,6 +470,8 @@ class MockASConfig:
 
     def __post_init__(self) -> None:
         check_fields(self)
+        if self.tls_ca is not None:
+            object.__setattr__(self, "tls", True)  # where to write the CA only makes sense with TLS
         path = self.context_path.strip("/")
         object.__setattr__(self, "context_path", f"/{path}" if path else "")
         _unique(self.realms, "name", "realms")

@@ -411,7 +411,10 @@ def test_adding_an_existing_client_is_a_conflict_and_put_or_patch_change_it(mock
     )
     assert "refresh_token" in login(mock_as).json()
     r = requests.put(f"{url}/myClient", json={"client_id": "other"})
-    assert r.status_code == 400
+    assert (r.status_code, r.json()["error_description"]) == (
+        400,
+        "client_id: unknown key (the path names it)",
+    )
     assert requests.put(f"{url}/fresh", json={"secret": "s"}).status_code == 201
 
 

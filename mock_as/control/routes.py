@@ -54,10 +54,10 @@ def _built(cls: type[Any], data: Any) -> Any:
 
 
 def _put_body(cls: type[Any], key: str, name: str) -> Any:
-    """The model a ``PUT …/<name>`` sends, its ``key`` taken from the path (a body may repeat it)."""
+    """The model a ``PUT …/<name>`` sends, its ``key`` taken from the path."""
     data = body()
-    if data.get(key, name) != name:
-        raise bad(f"{key}: {data[key]!r} differs from the path's {name!r}")
+    if key in data:
+        raise bad(f"{key}: unknown key (the path names it)")
     return _built(cls, {**data, key: name})
 
 
@@ -267,9 +267,9 @@ def patch_user(username: str) -> FlaskResponse:
                 raise bad("attributes: expected an object")
             attributes = {**user.attributes, **raw}
             changes["attributes"] = {k: v for k, v in attributes.items() if v is not None}
-        status = changes.pop("status", None)
         # the model checks every value before anything changes
-        checked = dataclasses.replace(user, **changes, status=status or user.status)
+        checked = dataclasses.replace(user, **changes)
+        status = changes.pop("status", None)
         if unlock:
             st.lockout.unlock(where.name, username)
         if status == "locked":
