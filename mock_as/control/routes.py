@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -53,12 +54,18 @@ def _built(cls: type[Any], data: Any) -> Any:
         raise bad(str(e)) from None
 
 
-def _put_body(cls: type[Any], key: str, name: str) -> Any:
-    """The model a ``PUT …/<name>`` sends, its ``key`` taken from the path."""
+def _replace(
+    cls: type[Any], key: str, name: str, registry: Mapping[str, Any], store: Callable[[Any], Any]
+) -> tuple[Any, int]:
+    """A ``PUT …/<name>``: the model its body sends (``key`` comes from the path), stored in place of
+    ``registry``'s entry of that name; the stored model and 201 if it is new, else 200."""
     data = body()
     if key in data:
         raise bad(f"{key}: unknown key (the path names it)")
-    return _built(cls, {**data, key: name})
+    model = _built(cls, {**data, key: name})
+    with state().lock:
+        new = name not in registry
+        return store(model), 201 if new else 200
 
 
 def _taken(kind: str, name: str, where: Realm) -> ControlError:
@@ -231,11 +238,8 @@ def add_user() -> FlaskResponse:
 def put_user(username: str) -> FlaskResponse:
     """Add or replace a user (attributes, status and lockout start afresh); 201 if it is new."""
     where = realm()
-    user: UserConfig = _put_body(UserConfig, "username", username)
-    with state().lock:
-        new = username not in where.users
-        user = _put_user(where, user)
-    return reply(user_json(state().lockout, where, user), 201 if new else 200)
+    user, status = _replace(UserConfig, "username", username, where.users, lambda u: _put_user(where, u))
+    return reply(user_json(state().lockout, where, user), status)
 
 
 @control_api.get("/users/<username>")
@@ -325,11 +329,10 @@ def add_client() -> FlaskResponse:
 def put_client(client_id: str) -> FlaskResponse:
     """Register or replace a client; 201 if it is new."""
     where = realm()
-    client: ClientConfig = _put_body(ClientConfig, "client_id", client_id)
-    with state().lock:
-        new = client_id not in where.clients
-        state().add_client(client, where.name)
-    return reply(client_json(client), 201 if new else 200)
+    client, status = _replace(
+        ClientConfig, "client_id", client_id, where.clients, lambda c: state().add_client(c, where.name)
+    )
+    return reply(client_json(client), status)
 
 
 @control_api.patch("/clients/<client_id>")
