@@ -222,6 +222,32 @@ def test_marker_realms_merge_into_the_session_s():
     assert [r.name for r in config.realms] == ["/", "/customers"]
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[[realms]]\nname = 'a'\n[[realms]]\nname = '/root/a'\n", "realms[1].name: '/a' is listed twice"),
+        (
+            "[[realms]]\n[[realms.clients]]\nclient_id = 'c'\ngrant_types = ['implicit']\n",
+            "realms[0].clients[0].grant_types[0]: 'implicit' is not one of",
+        ),
+        (
+            "[[realms]]\norg_auth_service = 'ldap'\n",
+            "realms[0].org_auth_service: 'ldap' names no authentication service",
+        ),
+        (
+            "[[realms]]\n[[realms.users]]\nusername = 'u'\npassword = ''\n",
+            "realms[0].users[0].password: must not be empty",
+        ),
+    ],
+)
+def test_a_file_that_cannot_work_is_refused_naming_file_and_key(tmp_path, content, message):
+    path = tmp_path / "mock.toml"
+    path.write_text(content)
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert str(e.value).startswith(f"{path}: {message}")
+
+
 def test_a_missing_service_names_file_key_and_value(tmp_path):
     path = tmp_path / "mock.toml"
     path.write_text("[[realms]]\nname = '/'\npassword_grant_auth_service = 'Nope'\n")
