@@ -129,12 +129,15 @@ def _bounds(metadata: Mapping[str, Any], value: Any, path: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return
     low, high = metadata.get("minimum"), metadata.get("maximum")
-    if high is None and low is not None and value < low:
+    if (low is None or value >= low) and (high is None or value <= high):
+        return
+    if high is None:
         raise ConfigError(f"{path}: must be at least {low}, got {value!r}")
-    if (high is not None and not (low is None or low <= value)) or (high is not None and value > high):
-        if high == INT64["maximum"] and low == INT64["minimum"]:
-            raise ConfigError(f"{path}: must be a 64-bit integer (between -2**63 and 2**63 - 1), got {value}")
-        raise ConfigError(f"{path}: must be between {low:,} and {high:,}, got {value!r}")
+    if low is None:
+        raise ConfigError(f"{path}: must be at most {high}, got {value!r}")
+    if (low, high) == (INT64["minimum"], INT64["maximum"]):
+        raise ConfigError(f"{path}: must be a 64-bit integer (between -2**63 and 2**63 - 1), got {value}")
+    raise ConfigError(f"{path}: must be between {low:,} and {high:,}, got {value!r}")
 
 
 def check_fields(obj: Any) -> None:
