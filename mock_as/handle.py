@@ -272,7 +272,8 @@ class MockAS:
         ``status=503``, ``retry_after=30``, ``body=…``, ``malformed=True``, ``empty=True`` or
         ``drop=True`` change the answer; ``delay=0.5`` waits first (alone, it only slows AM's own
         answer); ``times=None`` keeps it until :meth:`clear_faults`. ``realm``, ``client_id``,
-        ``username`` and ``grant_type`` narrow the requests it hits."""
+        ``username`` and ``grant_type`` narrow the requests it hits. ``expected=True`` makes the pytest
+        fixtures fail the test at teardown if it never fired."""
         try:
             fault = Fault(endpoint=endpoint, **fields)
         except TypeError as e:
