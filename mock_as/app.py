@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .browser import NOSNIFF
-from .config import MockASConfig, make_config
+from .config import MockASConfig
+from .configfile import make_config
 from .errors import ConfigError, reason_phrase
 from .paths import context_prefix, external_base
 from .router import handle, surface_of

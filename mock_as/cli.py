@@ -2,19 +2,50 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import click
 
 from . import __version__
 from .config import DOCUMENTED_REQUEST, MockASConfig
+from .configfile import make_config
 from .errors import ConfigError
 from .paths import realm_path
+from .server import exposure_warning, listening_url, make_wsgi_server
+from .state import State
+from .tls import TLSFront
 
 DEFAULTS = MockASConfig()
 DEFAULT_PORT = 8080  # AM's documented HTTP port
+
+
+class BadSetting(click.ClickException):
+    """A setting that cannot work: one line on stderr, exit status 2 (a usage error)."""
+
+    exit_code = 2
+
+
+class _Integer(click.ParamType[int]):
+    """An integer, or one line naming the option (click's own error would print the usage too)."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return int(value)
+        except ValueError:
+            option = param.opts[-1] if param is not None else "value"
+            raise BadSetting(f"{option}: expected an integer, got {value!r}") from None
+
+
+INTEGER = _Integer()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,121 +54,110 @@ def main() -> None:
     """A test double of ForgeRock AM's OAuth 2.0 authorization server. Not for production."""
 
 
-@main.command()
-@click.option("-H", "--host", default=DEFAULTS.host, show_default=True, help="Address to bind.")
+@main.command(
+    epilog="Each option can also come from its MOCK_AS_* variable; an option wins over the variable, "
+    "the variable over the --config file, the file over the defaults."
+)
+@click.option(
+    "-H", "--host", default=None, help=f"Address to bind.  [default: {DEFAULTS.host}; env: MOCK_AS_HOST]"
+)
 @click.option(
     "-p",
     "--port",
-    type=int,
-    default=DEFAULT_PORT,
-    show_default=True,
-    envvar="MOCK_AS_PORT",
-    help="Port to bind (0 picks a free one). Env: MOCK_AS_PORT.",
+    type=INTEGER,
+    default=None,
+    help=f"Port to bind (0 picks a free one).  [default: {DEFAULT_PORT}; env: MOCK_AS_PORT]",
 )
-@click.option("--context-path", default=None, help=f"AM's context path.  [default: {DEFAULTS.context_path}]")
 @click.option(
-    "--seed", type=int, default=None, help="Fixes users and tokens; a random one is printed if unset."
+    "--context-path",
+    default=None,
+    help=f"AM's context path.  [default: {DEFAULTS.context_path}; env: MOCK_AS_CONTEXT_PATH]",
+)
+@click.option(
+    "--seed",
+    type=INTEGER,
+    default=None,
+    help="Fixes users and tokens; a random one is printed if unset.  [env: MOCK_AS_SEED]",
 )
 @click.option(
     "--users",
-    type=click.IntRange(0, 10_000),
+    type=INTEGER,
     default=None,
-    help=f"Seeded fake users per realm.  [default: {DEFAULTS.users}]",
+    help=f"Seeded fake users per realm.  [default: {DEFAULTS.users}; env: MOCK_AS_USERS]",
+)
+@click.option(
+    "--base-url",
+    default=None,
+    help="The URL in-process patches answer at; the live server ignores it.  [env: MOCK_AS_BASE_URL]",
 )
 @click.option(
     "--config",
     "config_file",
     type=click.Path(dir_okay=False),
     default=None,
-    help="TOML file of realms, clients, users, services and lifetimes.",
+    help="TOML file of realms, clients, users, services and lifetimes.  [env: MOCK_AS_CONFIG]",
+)
+@click.option(
+    "--tls/--no-tls",
+    default=None,
+    help="Serve HTTPS with a certificate for 127.0.0.1 and localhost from a throwaway CA.  [env: MOCK_AS_TLS]",
+)
+@click.option(
+    "--tls-ca",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write that CA's certificate (PEM) here, for clients to trust; implies --tls.  [env: MOCK_AS_TLS_CA]",
 )
 @click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True, help="Worker threads.")
 @click.option(
     "--control-host",
     "control_hosts",
     multiple=True,
-    envvar="MOCK_AS_CONTROL_HOSTS",
-    help="A Host name (or name:port, or *) the control API answers besides loopback ones; repeatable. "
-    "Env: MOCK_AS_CONTROL_HOSTS (space-separated).",
+    help="A Host name (or name:port, or *) the control API answers besides loopback ones; repeatable.  "
+    "[env: MOCK_AS_CONTROL_HOSTS, space-separated]",
 )
 @click.option(
     "--control-origin",
     "control_origins",
     multiple=True,
-    envvar="MOCK_AS_CONTROL_ORIGINS",
-    help="A browser origin (http://localhost:3000, or *) that may call the control API; repeatable. "
-    "Env: MOCK_AS_CONTROL_ORIGINS (space-separated).",
+    help="A browser origin (http://localhost:3000, or *) that may call the control API; repeatable.  "
+    "[env: MOCK_AS_CONTROL_ORIGINS, space-separated]",
 )
 @click.option(
     "--fault-documents",
     is_flag=True,
     default=None,
-    help="Let faults serve HTML and other types browsers render (sent with a script-blocking CSP).",
+    help="Let faults serve HTML and other types browsers render (sent with a script-blocking CSP).  "
+    "[env: MOCK_AS_FAULT_DOCUMENTS]",
 )
 @click.option(
     "--max-tokens",
     type=click.IntRange(1),
     default=None,
-    help=f"Live tokens kept; the oldest go first.  [default: {DEFAULTS.max_tokens:,}]",
+    help=f"Live tokens kept; the oldest go first.  [default: {DEFAULTS.max_tokens:,}; env: MOCK_AS_MAX_TOKENS]",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only the base URL.")
-def serve(
-    host: str,
-    port: int,
-    context_path: str | None,
-    seed: int | None,
-    users: int | None,
-    config_file: str | None,
-    threads: int,
-    control_hosts: tuple[str, ...],
-    control_origins: tuple[str, ...],
-    fault_documents: bool | None,
-    max_tokens: int | None,
-    quiet: bool,
-) -> None:
+def serve(threads: int, quiet: bool, **options: Any) -> None:
     """Serve the mock until Ctrl-C or SIGTERM."""
-    from .state import State
-
-    overrides: dict[str, Any] = {"host": host, "port": port}
-    if control_hosts:
-        overrides["control_hosts"] = tuple(control_hosts)
-    if control_origins:
-        overrides["control_origins"] = tuple(control_origins)
-    if fault_documents:
-        overrides["fault_documents"] = True
-    if max_tokens is not None:
-        overrides["max_tokens"] = max_tokens
-    if context_path is not None:
-        overrides["context_path"] = "/" + context_path.strip("/") if context_path.strip("/") else ""
-    if seed is not None:
-        overrides["seed"] = seed
-    if users is not None:
-        overrides["users"] = users
+    config = cli_config(options, os.environ)
     try:
-        if config_file is not None:
-            from .configfile import load_config
-
-            config = load_config(config_file, **overrides)
-        else:
-            config = MockASConfig(**overrides)
         state = State(config)
     except ConfigError as e:
-        raise click.ClickException(str(e)) from e
-
-    from .server import exposure_warning, listening_url, make_wsgi_server
-
+        raise BadSetting(str(e)) from e
     try:
-        server = make_wsgi_server(state, config.host, config.port, threads=threads)
-    except OSError as e:
-        raise click.ClickException(f"cannot listen on {config.host}:{config.port}: {e.strerror}") from e
+        server, base, ca_path, tls = listen(state, threads)
+    except ConfigError as e:
+        raise BadSetting(str(e)) from e
+    except (OSError, OverflowError, UnicodeError, ValueError) as e:
+        reason = getattr(e, "strerror", None) or str(e)
+        raise BadSetting(f"cannot listen on {config.host} port {config.port}: {reason}") from e
 
     def stop(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)  # before "ready" is printed: a caller may stop us at once
-    base = listening_url(server, config.context_path)
     try:
-        click.echo(base if quiet else banner(state, base))
+        click.echo(base if quiet else banner(state, base, ca_path))
         warning = exposure_warning(config.host)
         if warning is not None:
             click.echo(f"WARNING: {warning}", err=True)
@@ -147,17 +167,53 @@ def serve(
         server.task_dispatcher.shutdown()
     finally:
         server.close()
+        if tls is not None:
+            tls.close()
     click.echo("mock-as stopped", err=True)
 
 
-def banner(state: Any, base: str) -> str:
+def cli_config(options: dict[str, Any], environ: Mapping[str, str]) -> MockASConfig:
+    """The configuration ``serve`` runs: its options, then ``MOCK_AS_*``, then the file, then
+    defaults (port 8080 here); anything wrong is a :class:`BadSetting`."""
+    given = {k: v for k, v in options.items() if v is not None and v != ()}
+    try:
+        return make_config(environ=environ, fallback={"port": DEFAULT_PORT}, **given)
+    except ConfigError as e:
+        raise BadSetting(str(e)) from e
+
+
+def listen(state: State, threads: int) -> tuple[Any, str, str | None, TLSFront | None]:
+    """Bind the server ``state.config`` asks for: waitress, behind a TLS front with ``tls``."""
+    config = state.config
+    if not config.tls:
+        try:
+            server = make_wsgi_server(state, config.host, config.port, threads=threads)
+        except ValueError:  # waitress's word for a host it cannot resolve: say why
+            socket.getaddrinfo(config.host, config.port, type=socket.SOCK_STREAM)
+            raise
+        return server, listening_url(server, config.context_path), None, None
+    server = make_wsgi_server(state, "127.0.0.1", 0, threads=threads, url_scheme="https")
+    try:
+        tls = TLSFront(
+            config.host, config.port, (server.effective_host, server.effective_port), config.tls_ca
+        )
+    except BaseException:
+        server.close()
+        raise
+    tls.start()
+    return server, tls.url(config.context_path), tls.ca_path, tls
+
+
+def banner(state: Any, base: str, ca_path: str | None = None) -> str:
     """What ``serve`` prints on start: where it listens, what it serves, how to reproduce the run."""
     lines = [
         f"mock-as {__version__}: ForgeRock AM OAuth 2.0 test double (not for production)",
         f"base URL   {base}",
         f"seed       {state.seed}   (repeat this run with --seed {state.seed})",
-        "",
     ]
+    if ca_path is not None:
+        lines.append(f"CA file    {ca_path}   (trust it: curl --cacert, requests verify=, httpx cafile=)")
+    lines.append("")
     for realm in state.realms.values():
         lines.append(
             f"realm {realm.name}   token endpoint {base}/oauth2{realm_path(realm.name)}/access_token"
@@ -173,10 +229,11 @@ def banner(state: Any, base: str) -> str:
     root = state.realms.get("/")
     if root is not None and "demo" in root.users and "myClient" in root.clients:
         data = " ".join(f'--data "{k}={v}"' for k, v in DOCUMENTED_REQUEST.items())
+        cacert = f"--cacert {ca_path} " if ca_path else ""
         lines += [
             "",
             "try:",
-            f"  curl --request POST {data} \\",
+            f"  curl {cacert}--request POST {data} \\",
             f"    {base}/oauth2/realms/root/access_token",
         ]
     lines += ["", "ready (Ctrl-C or SIGTERM stops it)"]

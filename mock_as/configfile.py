@@ -1,134 +1,142 @@
-"""Load a :class:`MockASConfig` from TOML, in the same terms as the Python API.
+"""Where settings come from: a TOML file, ``MOCK_AS_*`` environment variables and keyword
+arguments, merged with one precedence for every entry point (the CLI, the fixtures, the context
+managers): explicit settings, then the environment, then the configuration file, then defaults.
 
-Every problem is reported with the file, the key's path and what is wrong, before anything starts::
+The file is written in the Python API's terms and checked by the same models::
 
     seed = 7
     [[realms]]
     name = "/"
     access_token_lifetime = 600
     [[realms.clients]]
-    client_id = "myClient"
-    secret = "forgerock"
+    client_id = "myApp"
+    secret = "s3cret"
     scopes = ["write"]
-    default_scopes = ["write"]
-    [[realms.users]]
-    username = "demo"
-    password = "Ch4ng31t"
-    attributes = { mail = "demo@example.com" }
+    grant_types = ["password", "refresh_token"]
+
+Every problem names the file, the key's path and what is wrong, before anything starts.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import tomllib
-import types
-import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any
 
-from .config import MockASConfig
+from .config import MockASConfig, from_dict
 from .errors import ConfigError
 
 
+def _flag(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(raw)
+
+
+def _words(raw: str) -> tuple[str, ...]:
+    """A space- or comma-separated list."""
+    return tuple(raw.replace(",", " ").split())
+
+
+ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], str]] = {
+    "MOCK_AS_SEED": ("seed", int, "an integer"),
+    "MOCK_AS_USERS": ("users", int, "an integer"),
+    "MOCK_AS_CONTEXT_PATH": ("context_path", str, "a path"),
+    "MOCK_AS_BASE_URL": ("base_url", str, "a URL"),
+    "MOCK_AS_HOST": ("host", str, "a host"),
+    "MOCK_AS_PORT": ("port", int, "an integer"),
+    "MOCK_AS_TLS": ("tls", _flag, "true or false"),
+    "MOCK_AS_TLS_CA": ("tls_ca", str, "a file path"),
+    "MOCK_AS_CONFIG": ("config_file", str, "a file path"),
+    "MOCK_AS_CONTROL_HOSTS": ("control_hosts", _words, "host names, space-separated"),
+    "MOCK_AS_CONTROL_ORIGINS": ("control_origins", _words, "origins, space-separated"),
+    "MOCK_AS_FAULT_DOCUMENTS": ("fault_documents", _flag, "true or false"),
+    "MOCK_AS_MAX_TOKENS": ("max_tokens", int, "an integer"),
+}
+"""Each ``MOCK_AS_*`` variable, the setting it gives and what it must hold."""
+
+
 def load_config(path: str | Path, **overrides: Any) -> MockASConfig:
-    """Read a TOML file into a :class:`MockASConfig`; keyword ``overrides`` win over the file."""
-    path = Path(path)
+    """Read a TOML file into a :class:`MockASConfig`; keyword ``overrides`` win over the file.
+
+    >>> load_config("mock.toml", seed=1)  # doctest: +SKIP
+    """
+    return config_from_dict(_read(Path(path)), source=str(path), **overrides)
+
+
+def _read(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as f:
-            data = tomllib.load(f)
+            return tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a file") from None
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
-    return config_from_dict(data, source=str(path), **overrides)
 
 
 def config_from_dict(data: Mapping[str, Any], *, source: str = "config", **overrides: Any) -> MockASConfig:
-    """A :class:`MockASConfig` from plain data (parsed TOML or JSON)."""
+    """A :class:`MockASConfig` from plain data (parsed TOML or JSON); problems are prefixed with ``source``."""
     try:
-        config: MockASConfig = _build(MockASConfig, data, "")
+        config: MockASConfig = from_dict(MockASConfig, data)
+        return dataclasses.replace(config, **overrides) if overrides else config
     except ConfigError as e:
         raise ConfigError(f"{source}: {e}") from None
-    return dataclasses.replace(config, **overrides) if overrides else config
 
 
-def _build(cls: type[Any], data: Any, path: str) -> Any:
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{path or 'top level'}: expected a table, got {_kind(data)}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        where = f"{path}." if path else ""
-        raise ConfigError(f"{where}{unknown[0]}: unknown key (expected one of {', '.join(sorted(fields))})")
-    kwargs = {}
-    for name, value in data.items():
-        kwargs[name] = _convert(hints[name], value, f"{path}.{name}" if path else name)
-    required = [
-        n
-        for n, f in fields.items()
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and n not in kwargs
-    ]
-    if required:
-        raise ConfigError(f"{path or 'top level'}: missing required key {required[0]!r}")
-    try:
-        return cls(**kwargs)
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"{path or 'top level'}: {e}") from None
-
-
-def _kind(value: Any) -> str:
-    return {dict: "a table", list: "an array", str: "a string", bool: "a boolean"}.get(
-        type(value), type(value).__name__
-    )
-
-
-def _convert(hint: Any, value: Any, path: str) -> Any:
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
+def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The settings the ``MOCK_AS_*`` environment variables give (``config_file`` for ``MOCK_AS_CONFIG``)."""
+    environ = os.environ if environ is None else environ
+    out: dict[str, Any] = {}
+    for key, (name, kind, what) in ENVIRONMENT.items():
+        raw = environ.get(key)
+        if raw:
             try:
-                return _convert(arg, value, path)
-            except ConfigError as e:
-                errors.append(str(e))
-        raise ConfigError(errors[0] if len(errors) == 1 else f"{path}: unexpected {_kind(value)}")
-    if origin is Literal:
-        if value not in args:
-            raise ConfigError(f"{path}: {value!r} is not one of {', '.join(map(repr, args))}")
-        return value
-    if origin is tuple:
-        if not isinstance(value, list):
-            raise ConfigError(f"{path}: expected an array, got {_kind(value)}")
-        return tuple(_convert(args[0], item, f"{path}[{i}]") for i, item in enumerate(value))
-    if origin in (Mapping, dict) or hint is dict:
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{path}: expected a table, got {_kind(value)}")
-        return {str(k): _convert(args[1], v, f"{path}.{k}") for k, v in value.items()}
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, value, path)  # type: ignore[arg-type]
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{path}: expected true or false, got {_kind(value)}")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{path}: expected an integer, got {_kind(value)}")
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{path}: expected a number, got {_kind(value)}")
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{path}: expected a string, got {_kind(value)}")
-        return value
-    raise ConfigError(f"{path}: cannot read a value of type {hint!r}")  # pragma: no cover
+                out[name] = kind(raw)
+            except ValueError:
+                raise ConfigError(f"{key}={raw!r}: expected {what}") from None
+    return out
+
+
+def make_config(
+    config: MockASConfig | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    fallback: Mapping[str, Any] | None = None,
+    **settings: Any,
+) -> MockASConfig:
+    """The configuration an entry point serves: keyword ``settings`` (and ``config_file``), then the
+    ``MOCK_AS_*`` environment, then ``config`` or the file ``MOCK_AS_CONFIG`` names, then defaults.
+
+    :param config: a base configuration (takes the place of a configuration file).
+    :param environ: the environment to read (``os.environ`` by default; ``{}`` ignores it).
+    :param fallback: the entry point's own defaults, under the file's (the CLI's port 8080).
+    """
+    merged = {**settings_from_env(environ), **settings}
+    known = {f.name for f in dataclasses.fields(MockASConfig)} | {"config_file"}
+    unknown = sorted(set(merged) - known)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {unknown}; known: {sorted(known)}")
+    config_file = merged.pop("config_file", None)
+    if config is None:
+        if config_file:
+            config = config_from_dict({**(fallback or {}), **_read(Path(config_file))}, source=config_file)
+        else:
+            config = from_dict(MockASConfig, dict(fallback or {}))
+    elif config_file:
+        raise ConfigError("pass a config or a configuration file, not both")
+    try:
+        return dataclasses.replace(config, **merged) if merged else config
+    except ConfigError as e:
+        if config_file:
+            raise ConfigError(f"{config_file}: {e}") from None
+        raise

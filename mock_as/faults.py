@@ -28,6 +28,7 @@ from __future__ import annotations
 import heapq
 import json
 import math
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -55,6 +56,8 @@ MAX_DELAY = 300.0
 MAX_FAULTS = 1000
 """The most faults the queue holds, spent ones included: the oldest spent ones make room for new
 ones, and with that many still live a new one is refused."""
+# A value sent as a response header (Retry-After, Content-Type): printable ASCII, not blank.
+HEADER_VALUE = re.compile(r"[ -~]*[!-~][ -~]*")
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
 # Endpoints a resource server calls with a bearer token: their 401 is invalid_token, not invalid_client.
@@ -76,6 +79,7 @@ ACTION_FIELDS = (
     "delay",
     "retry_after",
     "times",
+    "expected",
 )
 INPUT_FIELDS = MATCH_FIELDS + ACTION_FIELDS
 
@@ -134,6 +138,8 @@ class Fault:
     :param delay: seconds to wait first (at most 300).
     :param retry_after: a ``Retry-After`` value (seconds, or an HTTP date).
     :param times: how many requests it hits; ``None`` until it is cleared.
+    :param expected: the test expects it to fire: the pytest fixtures fail the test at teardown
+        if it never did.
     """
 
     endpoint: str | None = None
@@ -152,6 +158,7 @@ class Fault:
     delay: float = 0.0
     retry_after: int | str | None = None
     times: int | None = 1
+    expected: bool = False
     id: int = 0
     fired: int = field(default=0, init=False)
 
@@ -163,8 +170,14 @@ class Fault:
             raise ConfigError(f"endpoint: {self.endpoint!r} is not one of {', '.join(ENDPOINT_NAMES)}")
         if self.realm is not None:
             self.realm = normalise_realm(self.realm)
-        for name in ("malformed", "empty", "drop"):
+        for name in ("malformed", "empty", "drop", "expected"):
             _check_flag(name, getattr(self, name))
+        for name in ("retry_after", "content_type"):
+            value = getattr(self, name)
+            if isinstance(value, str) and not HEADER_VALUE.fullmatch(value):
+                raise ConfigError(
+                    f"{name}: sent as a header, so printable ASCII and not blank, got {value!r}"
+                )
         if self.body is not None and not isinstance(self.body, str | bytes | dict | list):
             raise ConfigError(f"body: expected text, bytes or a JSON object/array, got {self.body!r}")
         if (

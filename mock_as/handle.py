@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 from .clock import Clock
-from .config import DEMO_USER, DOCS_CLIENT, ClientConfig, RealmConfig, UserConfig
+from .config import DEMO_USER, DOCS_CLIENT, ClientConfig, GrantType, RealmConfig, UserConfig
 from .errors import ConfigError
 from .faults import Fault
 from .grants import lifetimes
@@ -28,6 +28,9 @@ class MockAS:
     def __init__(self, state: State, base_url: str) -> None:
         self.state = state
         self.base_url = base_url.rstrip("/")
+        self.ca_bundle: str | None = None
+        """The PEM file of the CA that signed a TLS server's certificate (``verify=`` for requests,
+        ``ssl.create_default_context(cafile=…)`` for httpx); ``None`` over plain HTTP or in-process."""
 
     def __repr__(self) -> str:
         return f"<MockAS {self.base_url} seed={self.state.seed}>"
@@ -84,20 +87,9 @@ class MockAS:
     def add_user(self, username: str, password: str, realm: str = "/", **attributes: Any) -> UserConfig:
         """Add a user until the next reset; keyword arguments are profile attributes (``mail=…``).
 
-        ``status`` (``active``/``inactive``/``locked``) and ``password_expired`` set the account state."""
-        status = attributes.pop("status", "active")
-        expired = bool(attributes.pop("password_expired", False))
-        attrs = {"uid": username, **attributes}
-        return self.state.add_user(
-            UserConfig(
-                username=username,
-                password=password,
-                attributes=attrs,
-                status=status,
-                password_expired=expired,
-            ),
-            realm,
-        )
+        ``status`` (``active``/``inactive``/``locked``) and ``password_expired`` set the account state;
+        every value is checked as the configuration file's are."""
+        return self.state.add_user(UserConfig.of(username, password, **attributes), realm)
 
     def set_user(self, username: str, realm: str = "/", **changes: Any) -> UserConfig:
         """Change a user until the next reset: ``set_user("demo", status="locked")``."""
@@ -110,7 +102,7 @@ class MockAS:
         *,
         scopes: tuple[str, ...] | list[str] = (),
         default_scopes: tuple[str, ...] | list[str] = (),
-        grant_types: tuple[str, ...] | list[str] = ("password",),
+        grant_types: tuple[GrantType, ...] | list[GrantType] = ("password",),
         realm: str = "/",
         **settings: Any,
     ) -> ClientConfig:
@@ -282,7 +274,8 @@ class MockAS:
         ``status=503``, ``retry_after=30``, ``body=…``, ``malformed=True``, ``empty=True`` or
         ``drop=True`` change the answer; ``delay=0.5`` waits first (alone, it only slows AM's own
         answer); ``times=None`` keeps it until :meth:`clear_faults`. ``realm``, ``client_id``,
-        ``username`` and ``grant_type`` narrow the requests it hits."""
+        ``username`` and ``grant_type`` narrow the requests it hits. ``expected=True`` makes the pytest
+        fixtures fail the test at teardown if it never fired."""
         try:
             fault = Fault(endpoint=endpoint, **fields)
         except TypeError as e:

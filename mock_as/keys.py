@@ -23,12 +23,14 @@ import hashlib
 import json
 import math
 import threading
+import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .config import SigningAlg
 from .errors import ConfigError
 
 # cryptography is imported where a key is first made or used (its import costs a server's
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
     from .config import MockASConfig
     from .state import State
 
-SUPPORTED_ALGS = ("RS256", "ES256")
+SUPPORTED_ALGS: tuple[str, ...] = typing.get_args(SigningAlg)
 DEFAULT_ALG = "RS256"
 
 _RSA_BITS = 2048
@@ -329,9 +331,7 @@ def _from_pem(pem: str, alg: str | None) -> SigningKey:
 
 def load_signing_key(config: MockASConfig, seed: int) -> SigningKey:
     """The key ``config`` asks for: its PEM if set, else the seed's key for ``signing_alg``."""
-    alg = config.signing_alg
-    if alg is not None and alg not in SUPPORTED_ALGS:
-        raise ConfigError(f"signing_alg {alg!r} is not one of {', '.join(SUPPORTED_ALGS)}")
+    alg = config.signing_alg  # one of SUPPORTED_ALGS: the model checked it
     if config.signing_key_pem:
         return _from_pem(config.signing_key_pem, alg)
     return _seeded(seed, alg or DEFAULT_ALG)
@@ -361,8 +361,6 @@ class SigningKeys:
         if source == self._source:
             return
         config = self._state.config
-        if config.signing_alg is not None and config.signing_alg not in SUPPORTED_ALGS:
-            raise ConfigError(f"signing_alg {config.signing_alg!r} is not one of {', '.join(SUPPORTED_ALGS)}")
         with self._lock:
             pem = config.signing_key_pem
             self._key = _from_pem(pem, config.signing_alg) if pem else None

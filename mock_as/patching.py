@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from .browser import NOSNIFF
-from .config import MockASConfig, make_config
+from .config import MockASConfig
+from .configfile import make_config
 from .errors import OAuthError, reason_phrase
 from .faults import DROP
 from .handle import MockAS
@@ -125,6 +126,10 @@ class _Router:
         return r.status, r.headers, r.body
 
 
+HANDLE_PARAMETER = "am"
+"""The parameter of a decorated function that receives the handle."""
+
+
 class _Patch:
     """A context manager that is also a decorator, yielding a :class:`MockAS` handle."""
 
@@ -141,24 +146,38 @@ class _Patch:
         return cm.__exit__(*exc)
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Decorate ``fn``: it runs inside the patch, and a parameter named ``am`` receives the
+        handle (as respx passes ``respx_mock``); that parameter is hidden from the wrapper's
+        signature, so pytest does not look for an ``am`` fixture."""
         import functools
         import inspect
+
+        signature = inspect.signature(fn)
+        wants = HANDLE_PARAMETER in signature.parameters
+
+        def call(handle: MockAS, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            return fn(*args, **({**kwargs, HANDLE_PARAMETER: handle} if wants else kwargs))
 
         if inspect.iscoroutinefunction(fn):
 
             @functools.wraps(fn)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                with self:
-                    return await fn(*args, **kwargs)
+                with self as handle:
+                    return await call(handle, args, kwargs)
 
-            return async_wrapper
+            wrapped: Callable[..., Any] = async_wrapper
+        else:
 
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self:
-                return fn(*args, **kwargs)
+            @functools.wraps(fn)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                with self as handle:
+                    return call(handle, args, kwargs)
 
-        return wrapper
+            wrapped = wrapper
+        if wants:
+            kept = [p for p in signature.parameters.values() if p.name != HANDLE_PARAMETER]
+            wrapped.__signature__ = signature.replace(parameters=kept)  # type: ignore[attr-defined]
+        return wrapped
 
 
 def _state_for(config: MockASConfig | None, state: State | None, settings: dict[str, Any]) -> State:

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .config import ClientConfig, MockASConfig, RealmConfig, UserConfig
+from .config import ClientConfig, MockASConfig, RealmConfig, UserConfig, from_dict, merge_realms
+from .configfile import ENVIRONMENT, make_config
 from .errors import ConfigError
 from .paths import normalise_realm
 
@@ -36,9 +37,10 @@ INI_OPTIONS = {
     "mock_as_context_path": "AM's context path (default /openam).",
     "mock_as_base_url": "The URL patched in-process (default https://openam.example.com:8443/openam).",
     "mock_as_config": "A TOML file describing realms, clients, users and services.",
+    "mock_as_tls": "Serve the live server over HTTPS with a throwaway CA (default false).",
 }
 # Settings a marker may change for one test; the rest are fixed for the session's server.
-FIXED_SETTINGS = frozenset({"host", "port", "context_path"})
+FIXED_SETTINGS = frozenset({"host", "port", "context_path", "tls", "tls_ca"})
 MARKER_EXTRAS = frozenset(
     {"access_token_lifetime", "refresh_token_lifetime", "extra_users", "extra_clients", "realm"}
 )
@@ -57,107 +59,103 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Suite-wide settings from ``MOCK_AS_*`` environment variables."""
-    out: dict[str, Any] = {}
-    for key, name, kind in (
-        ("MOCK_AS_SEED", "seed", int),
-        ("MOCK_AS_USERS", "users", int),
-        ("MOCK_AS_CONTEXT_PATH", "context_path", str),
-        ("MOCK_AS_BASE_URL", "base_url", str),
-        ("MOCK_AS_HOST", "host", str),
-        ("MOCK_AS_PORT", "port", int),
-        ("MOCK_AS_CONFIG", "config_file", str),
-        ("MOCK_AS_CONTROL_HOSTS", "control_hosts", _words),
-        ("MOCK_AS_CONTROL_ORIGINS", "control_origins", _words),
-    ):
-        raw = environ.get(key)
-        if raw:
-            try:
-                out[name] = kind(raw)
-            except ValueError:
-                raise ConfigError(f"{key}={raw!r} is not a valid {kind.__name__}") from None
-    return out
-
-
-def _words(raw: str) -> tuple[str, ...]:
-    """A space- or comma-separated list."""
-    return tuple(raw.replace(",", " ").split())
-
-
 def build_config(ini: Mapping[str, str | None], environ: Mapping[str, str]) -> MockASConfig:
-    """The suite's :class:`MockASConfig`: ini options over environment variables over defaults."""
-    settings = settings_from_env(environ)
-    for key, name, kind in (
-        ("mock_as_seed", "seed", int),
-        ("mock_as_users", "users", int),
-        ("mock_as_context_path", "context_path", str),
-        ("mock_as_base_url", "base_url", str),
-        ("mock_as_config", "config_file", str),
-    ):
-        raw = ini.get(key)
+    """The suite's :class:`MockASConfig`: ini options, then ``MOCK_AS_*`` environment variables,
+    then the configuration file (``mock_as_config`` / ``MOCK_AS_CONFIG``), then defaults (seed 0)."""
+    from_ini: dict[str, Any] = {}
+    for key, raw in ini.items():
+        name, kind, what = ENVIRONMENT["MOCK_AS_" + key.removeprefix("mock_as_").upper()]
         if raw:
             try:
-                settings[name] = kind(raw)
+                from_ini[name] = kind(raw)
             except ValueError:
-                raise ConfigError(f"ini option {key}={raw!r} is not a valid {kind.__name__}") from None
-    base = MockASConfig(seed=0)
-    config_file = settings.pop("config_file", None)
-    if config_file:
-        from .configfile import load_config
-
-        base = load_config(config_file)
-        if base.seed is None:
-            base = dataclasses.replace(base, seed=0)
-    return dataclasses.replace(base, **settings)
+                raise ConfigError(f"ini option {key}={raw!r}: expected {what}") from None
+    config = make_config(environ=environ, **from_ini)
+    return config if config.seed is not None else dataclasses.replace(config, seed=0)
 
 
 def apply_marker(config: MockASConfig, kwargs: Mapping[str, Any]) -> MockASConfig:
-    """``config`` with a ``@pytest.mark.mock_as(...)``'s settings applied."""
+    """``config`` with a ``@pytest.mark.mock_as(...)``'s settings applied, checked by the models;
+    a problem is a :class:`ConfigError` naming the marker's key."""
+    try:
+        return _apply_marker(config, kwargs)
+    except ConfigError as e:
+        raise ConfigError(f"mock_as marker: {e}") from None
+
+
+def _apply_marker(config: MockASConfig, kwargs: Mapping[str, Any]) -> MockASConfig:
     fixed = FIXED_SETTINGS & kwargs.keys()
     if fixed:
-        raise ConfigError(f"mock_as marker cannot change {sorted(fixed)} (fixed for the session)")
+        raise ConfigError(f"cannot change {sorted(fixed)} (fixed for the session)")
     fields = {f.name for f in dataclasses.fields(MockASConfig)}
     unknown = set(kwargs) - fields - MARKER_EXTRAS
     if unknown:
-        raise ConfigError(f"unknown mock_as marker setting(s) {sorted(unknown)}")
+        raise ConfigError(f"unknown setting(s) {sorted(unknown)}")
     plain = {k: v for k, v in kwargs.items() if k in fields}
     if "realms" in plain:
-        plain["realms"] = tuple(plain["realms"])
+        listed = plain["realms"]
+        if not isinstance(listed, list | tuple):
+            raise ConfigError(f"realms: expected a list, got {listed!r}")
+        given = tuple(_as(RealmConfig, r, f"realms[{i}]") for i, r in enumerate(listed))
+        defaults = plain.get("defaults", config.defaults)
+        plain["realms"] = merge_realms(config.realms, given) if defaults else given
     config = dataclasses.replace(config, **plain)
     target = kwargs.get("realm", "/")
+    if not isinstance(target, str):
+        raise ConfigError(f"realm: expected a realm name, got {target!r}")
     realm_changes: dict[str, Any] = {
         k: kwargs[k] for k in ("access_token_lifetime", "refresh_token_lifetime") if k in kwargs
     }
-    extra_users = tuple(_as(UserConfig, u) for u in kwargs.get("extra_users", ()))
-    extra_clients = tuple(_as(ClientConfig, c) for c in kwargs.get("extra_clients", ()))
+    extra_users = tuple(_user(u, f"extra_users[{i}]") for i, u in enumerate(_listed(kwargs, "extra_users")))
+    extra_clients = tuple(
+        _as(ClientConfig, c, f"extra_clients[{i}]") for i, c in enumerate(_listed(kwargs, "extra_clients"))
+    )
+    target = normalise_realm(target)
+    names = [r.name for r in config.realms]
+    if "realm" in kwargs and target not in names:
+        raise ConfigError(f"realm: {kwargs['realm']!r} does not exist; known: {', '.join(sorted(names))}")
     if realm_changes or extra_users or extra_clients:
-        target = normalise_realm(target)
-        names = [normalise_realm(r.name) for r in config.realms]
-        if (extra_users or extra_clients) and target not in names:
-            raise ConfigError(f"mock_as marker: realm {target!r} does not exist; known: {sorted(names)}")
         realms: list[RealmConfig] = []
         for realm in config.realms:
             realm = dataclasses.replace(realm, **realm_changes)
-            if normalise_realm(realm.name) == target:
-                realm = dataclasses.replace(
-                    realm, users=realm.users + extra_users, clients=realm.clients + extra_clients
-                )
+            if realm.name == target:
+                realm = realm.merged(dataclasses.replace(realm, users=extra_users, clients=extra_clients))
             realms.append(realm)
         config = dataclasses.replace(config, realms=tuple(realms))
     return config
 
 
-def _as(cls: type[Any], value: Any) -> Any:
+def _listed(kwargs: Mapping[str, Any], key: str) -> tuple[Any, ...]:
+    value = kwargs.get(key, ())
+    if not isinstance(value, list | tuple):
+        raise ConfigError(f"{key}: expected a list, got {value!r}")
+    return tuple(value)
+
+
+def _as(cls: type[Any], value: Any, path: str) -> Any:
     if isinstance(value, cls):
         return value
     if isinstance(value, Mapping):
-        data = dict(value)
-        for key in ("scopes", "default_scopes", "grant_types"):
-            if key in data:
-                data[key] = tuple(data[key])
-        return cls(**data)
-    raise ConfigError(f"expected a {cls.__name__} or a dict, got {value!r}")
+        return from_dict(cls, value, path)
+    raise ConfigError(f"{path}: expected a {cls.__name__} or a dict, got {value!r}")
+
+
+def _user(value: Any, path: str) -> UserConfig:
+    """A marker's user: a :class:`UserConfig`, or a dict taking attributes as ``add_user`` does."""
+    if isinstance(value, UserConfig):
+        return value
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{path}: expected a UserConfig or a dict, got {value!r}")
+    data = dict(value)
+    try:
+        for key in ("username", "password"):
+            if key not in data:
+                raise ConfigError(f"missing required key {key!r}")
+        return UserConfig.of(data.pop("username"), data.pop("password"), **data)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}" if str(e).startswith("missing") else f"{path}.{e}") from None
+    except TypeError as e:
+        raise ConfigError(f"{path}: {e}") from None
 
 
 def _test_config(request: pytest.FixtureRequest, base: MockASConfig) -> MockASConfig:
@@ -165,13 +163,36 @@ def _test_config(request: pytest.FixtureRequest, base: MockASConfig) -> MockASCo
     return base if marker is None else apply_marker(base, marker.kwargs)
 
 
+def _unfired(state: State) -> str | None:
+    """What to say about the faults declared ``expected=True`` that never fired (``None``: all did)."""
+    unfired = [f for f in state.faults.all() if f.expected and f.fired == 0]
+    if not unfired:
+        return None
+    for fault in unfired:
+        fault.expected = False  # reported once, even when two fixtures share the state
+    described = "; ".join(f"#{f.id} ({_aim(f.as_dict())})" for f in unfired)
+    return f"mock-as: expected fault(s) never fired: {described}"
+
+
+def _aim(fault: Mapping[str, Any]) -> str:
+    keys = ("endpoint", "realm", "client_id", "username", "grant_type")
+    return ", ".join(f"{k}={fault[k]!r}" for k in keys if fault.get(k) is not None) or "any request"
+
+
+def _check_expected_faults(state: State) -> None:
+    message = _unfired(state)
+    if message is not None:
+        pytest.fail(message, pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def mock_as_config(pytestconfig: pytest.Config) -> MockASConfig:
     """Session-scoped :class:`~mock_as.MockASConfig` for every mock-as fixture.
 
     Built from ini options (``mock_as_seed``, ``mock_as_users``, ``mock_as_context_path``,
-    ``mock_as_base_url``, ``mock_as_config``), then ``MOCK_AS_*`` environment variables, then
-    defaults (seed 0). Override this fixture in a conftest to configure the mock in code.
+    ``mock_as_base_url``, ``mock_as_config``, ``mock_as_tls``), then ``MOCK_AS_*`` environment
+    variables, then the configuration file, then defaults (seed 0). Override this fixture in a
+    conftest to configure the mock in code.
     """
     ini = {name: pytestconfig.getini(name) for name in INI_OPTIONS}
     return build_config(ini, os.environ)
@@ -198,12 +219,14 @@ def mock_as_server(mock_as_state: State) -> Iterator[MockASServer]:
 @pytest.fixture
 def mock_as(
     request: pytest.FixtureRequest, mock_as_server: MockASServer, mock_as_config: MockASConfig
-) -> MockASServer:
+) -> Iterator[MockASServer]:
     """Function-scoped live mock: the session's server, reset to its seeded state before the test
     and configured by any ``@pytest.mark.mock_as(...)`` marker. ``mock_as.token_url`` is its
-    top-level ``access_token`` URL."""
+    top-level ``access_token`` URL. A fault declared ``expected=True`` that never fired fails the
+    test at teardown."""
     mock_as_server.state.reconfigure(_test_config(request, mock_as_config))
-    return mock_as_server
+    yield mock_as_server
+    _check_expected_faults(mock_as_server.state)
 
 
 @pytest.fixture
@@ -230,6 +253,7 @@ def mock_as_requests(
         finally:
             responses.mock.stop(allow_assert=False)
             responses.mock.reset()
+    _check_expected_faults(mock_as_state)
 
 
 @pytest.fixture
@@ -247,3 +271,4 @@ def mock_as_httpx(
     mock_as_state.reconfigure(_test_config(request, mock_as_config))
     with patch_httpx(state=mock_as_state) as handle:
         yield handle
+    _check_expected_faults(mock_as_state)

@@ -14,12 +14,14 @@ from waitress.task import ThreadedTaskDispatcher
 
 from .app import WAIT, wsgi_app
 from .browser import NOSNIFF
-from .config import MockASConfig, make_config
+from .config import MockASConfig
+from .configfile import make_config
 from .errors import MockASError, OAuthError
 from .handle import MockAS
 from .limits import MAX_BODY_BYTES, MAX_HEADER_BYTES
 from .paths import CONTROL_PREFIX, is_loopback, server_url
 from .state import State
+from .tls import TLSFront
 
 log = logging.getLogger("mock_as")
 
@@ -142,8 +144,9 @@ def _serve(server: Any, stopping: threading.Event) -> None:
         wasyncore.loop(timeout=0.2, map=channels, use_poll=True, count=1)
 
 
-def make_wsgi_server(state: State, host: str, port: int, threads: int = 4) -> Any:
-    """A waitress server for the app over ``state``, bound but not yet running."""
+def make_wsgi_server(state: State, host: str, port: int, threads: int = 4, url_scheme: str = "http") -> Any:
+    """A waitress server for the app over ``state``, bound but not yet running (``url_scheme``
+    ``https`` behind a :class:`~mock_as.tls.TLSFront`)."""
     from waitress.server import create_server
 
     # waitress warns "Task queue depth is N" on every request that waits for a worker: under load
@@ -164,7 +167,15 @@ def make_wsgi_server(state: State, host: str, port: int, threads: int = 4) -> An
         return app(environ, start_response)
 
     limits = {**SERVER_LIMITS, "connection_limit": _file_limit(SERVER_LIMITS["connection_limit"])}
-    server = create_server(with_wait, host=host, port=port, threads=threads, _dispatcher=dispatcher, **limits)
+    server = create_server(
+        with_wait,
+        host=host,
+        port=port,
+        threads=threads,
+        url_scheme=url_scheme,
+        _dispatcher=dispatcher,
+        **limits,
+    )
     _harden_channels(server, dispatcher)
     return server
 
@@ -239,6 +250,7 @@ class MockASServer(MockAS):
             state = State(make_config(config, **settings))
         super().__init__(state, "http://unstarted")
         self._server: Any = None
+        self._tls: TLSFront | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
 
@@ -251,8 +263,19 @@ class MockASServer(MockAS):
         if self._server is not None:
             raise MockASError("Server is already running")
         cfg = self.state.config
-        self._server = make_wsgi_server(self.state, cfg.host, cfg.port)
-        self.base_url = listening_url(self._server, cfg.context_path)
+        if cfg.tls:  # waitress on a private loopback port, TLS in front of it on the public one
+            self._server = make_wsgi_server(self.state, "127.0.0.1", 0, url_scheme="https")
+            upstream = (self._server.effective_host, self._server.effective_port)
+            try:
+                self._tls = TLSFront(cfg.host, cfg.port, upstream, cfg.tls_ca).start()
+            except BaseException:
+                self._server.close()
+                self._server = None
+                raise
+            self.base_url, self.ca_bundle = self._tls.url(cfg.context_path), self._tls.ca_path
+        else:
+            self._server = make_wsgi_server(self.state, cfg.host, cfg.port)
+            self.base_url = listening_url(self._server, cfg.context_path)
         warning = exposure_warning(cfg.host)
         if warning is not None:
             log.warning("mock-as %s", warning)
@@ -269,6 +292,9 @@ class MockASServer(MockAS):
         if server is None:
             return
         self._server = self._thread = None
+        if self._tls is not None:
+            self._tls.close()
+            self._tls = None
 
         # End the loop first, then let the workers finish what they hold, then close every socket from
         # this thread: nothing is closed under the loop's feet, and no worker wakes a closed trigger.
@@ -289,6 +315,8 @@ class MockASServer(MockAS):
         """The port actually bound."""
         if self._server is None:
             raise MockASError("Server is not running")
+        if self._tls is not None:
+            return self._tls.port
         return int(self._server.effective_port)
 
     def __enter__(self) -> Self:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .clock import Clock
-from .config import ClientConfig, MockASConfig, RealmConfig, ServiceConfig, UserConfig
+from .config import ClientConfig, MockASConfig, RealmConfig, ServiceConfig, UserConfig, check_services
 from .errors import ConfigError
 from .faults import Faults
 from .keys import SigningKeys
@@ -595,9 +595,11 @@ class State:
         with self.lock:
             realm = self.realm(name)
             try:
-                realm.config = dataclasses.replace(realm.config, **settings)
+                config = dataclasses.replace(realm.config, **settings)
             except TypeError as e:
                 raise ConfigError(str(e)) from e
+            check_services(config, realm.services)
+            realm.config = config
             return realm.config
 
     def add_user(self, user: UserConfig, realm: str = "/") -> UserConfig:

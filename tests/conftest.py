@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from mock_as import MockAS
-from mock_as.config import DOCUMENTED_REQUEST
 
 # Browser (Playwright + Chromium), static-site and Redis fixtures, shared by every test module.
 from .support.browser import browser, page, static_site  # noqa: F401
@@ -15,8 +14,6 @@ from .support.ci import (  # noqa: F401 - CI's guard that required browser/Redis
     pytest_sessionfinish,
 )
 from .support.redis import redis_server  # noqa: F401
-
-DOCS_FORM = dict(DOCUMENTED_REQUEST)
 
 
 @pytest.fixture(params=["live", "inprocess"])

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from mock_as.cli import main
-from tests.conftest import DOCS_FORM
+from tests.helpers import DOCS_FORM
 
 DOCS_CURL = [
     "curl", "--silent", "--request", "POST", "--data", "grant_type=password", "--data", "username=demo",
@@ -192,7 +192,7 @@ def test_bad_config_file_names_file_and_key_and_starts_nothing(tmp_path: Path, c
     cfg = tmp_path / "bad.toml"
     cfg.write_text(content)
     result = CliRunner().invoke(main, ["serve", "--port", "0", "--config", str(cfg)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert str(cfg) in result.output
     assert message in result.output
     assert "base URL" not in result.output
@@ -200,7 +200,7 @@ def test_bad_config_file_names_file_and_key_and_starts_nothing(tmp_path: Path, c
 
 def test_missing_config_file(tmp_path: Path):
     result = CliRunner().invoke(main, ["serve", "--config", str(tmp_path / "nope.toml")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no such file" in result.output
 
 
@@ -215,9 +215,8 @@ def test_port_in_use_is_a_clear_error():
             timeout=30,
             check=False,
         )
-        assert result.returncode == 1
-        assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
-        assert "Traceback" not in result.stderr
+        assert result.returncode == 2
+        assert result.stderr == f"Error: cannot listen on 127.0.0.1 port {port}: Address already in use\n"
 
 
 def test_python_dash_m_and_help():

@@ -22,16 +22,12 @@ from referencing.jsonschema import DRAFT202012
 from mock_as import ClientConfig, LockoutConfig, MockASConfig, State, UserConfig, create_app
 from mock_as.control import PREFIX, USER_PATCH_KEYS, settings_keys
 from mock_as.faults import INPUT_FIELDS
-from tests.conftest import DOCS_FORM
+from tests.helpers import DOCS_FORM, INVALID_GRANT, login
 
 SPEC = json.loads(resources.files("mock_as").joinpath("openapi.json").read_text(encoding="utf-8"))
 REGISTRY = Registry().with_resource(
     "urn:spec", Resource.from_contents(SPEC, default_specification=DRAFT202012)
 )
-INVALID_GRANT = {
-    "error_description": "The provided access grant is invalid, expired, or revoked.",
-    "error": "invalid_grant",
-}
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
@@ -89,13 +85,6 @@ class Control:
 @pytest.fixture
 def control(mock_as) -> Control:
     return Control(mock_as.control_url)
-
-
-def login(am, realm="/", **changes):
-    data = {**DOCS_FORM, **changes}
-    return requests.post(
-        am.url_for("access_token", realm), data={k: v for k, v in data.items() if v is not None}
-    )
 
 
 # -- the document -------------------------------------------------------------------------------------

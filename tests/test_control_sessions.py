@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.conftest import DOCS_FORM
+from tests.helpers import DOCS_FORM
 from tests.test_control_api import Control
 
 

@@ -19,7 +19,7 @@ import responses
 import respx
 
 from mock_as import patch_httpx, patch_requests
-from tests.conftest import DOCS_FORM
+from tests.helpers import DOCS_FORM
 
 
 class Listener:

@@ -22,7 +22,7 @@ from mock_as import MockASConfig, ServiceConfig
 from mock_as.javaset import granted_scope_order, hash_set_order, stored_scope_order
 from mock_as.keys import self_signed_certificate
 from mock_as.state import State
-from tests.conftest import DOCS_FORM
+from tests.helpers import DOCS_FORM
 
 CACHE_HEADERS = ("Cache-Control", "Pragma")
 RICH = {"client_id": "rich", "client_secret": "s"}

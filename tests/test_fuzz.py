@@ -19,7 +19,7 @@ import http.client
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -42,6 +42,7 @@ from mock_as.protocol import SECRET_PARAMS, Response
 from mock_as.router import handle
 from mock_as.server import MockASServer
 from mock_as.state import State
+from tests.helpers import basic_value
 from tests.wire import SOCKET_TIMEOUT, exchange_raw, parse_response
 
 BUDGET = settings().max_examples
@@ -283,7 +284,7 @@ CONTENT_TYPES = st.one_of(
 
 
 def basic(client_id: str, secret: str) -> str:
-    return "Basic " + base64.b64encode(f"{quote(client_id)}:{quote(secret)}".encode()).decode()
+    return basic_value(client_id, secret, form_encoded=True)
 
 
 AUTHORIZATIONS = st.one_of(

@@ -9,8 +9,7 @@ import pytest
 import respx
 
 from mock_as import patch_httpx
-
-from .conftest import DOCS_FORM
+from tests.helpers import DOCS_FORM
 
 
 def test_an_async_delay_lets_the_event_loop_run():

@@ -15,12 +15,8 @@ from joserfc.errors import BadSignatureError, ExpiredTokenError
 from joserfc.jwk import KeySet
 
 from mock_as import ConfigError, MockASConfig, State, load_config
-from tests.conftest import DOCS_FORM
+from tests.helpers import DOCS_FORM, INVALID_TOKEN
 
-INVALID_TOKEN = {
-    "error_description": "The access token provided is expired, revoked, malformed, or invalid for other reasons.",
-    "error": "invalid_token",
-}
 CLAIMS_ORDER = [
     "sub",
     "cts",

@@ -19,7 +19,7 @@ import requests
 
 from mock_as.limits import MAX_BODY_BYTES, MAX_HEADER_BYTES
 from mock_as.server import SERVER_LIMITS, MockASServer
-from tests.conftest import DOCS_FORM
+from tests.helpers import DOCS_FORM
 from tests.wire import SOCKET_TIMEOUT, exchange_raw, parse_response
 
 TOO_LARGE = {"error_description": "Request Entity Too Large", "error": "invalid_request"}

@@ -12,13 +12,9 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from mock_as import ConfigError
-from tests.conftest import DOCS_FORM
+from tests.helpers import CLIENT_FAILED, DOCS_FORM, INVALID_TOKEN
+from tests.helpers import basic as _basic
 
-INVALID_TOKEN = {
-    "error_description": "The access token provided is expired, revoked, malformed, or invalid for other reasons.",
-    "error": "invalid_token",
-}
-CLIENT_FAILED = {"error_description": "Client authentication failed", "error": "invalid_client"}
 BOTH_PLACES = {
     "error_description": "Access Token cannot be provided in both query and header",
     "error": "invalid_request",
@@ -57,10 +53,6 @@ def _oidc_token(am, scope="openid profile email", realm="/", **changes):
 
 def _bearer(token):
     return {"Authorization": f"Bearer {token}"}
-
-
-def _basic(client_id, secret):
-    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
 
 
 def _tokeninfo(am, token=None, *, realm="/", url=None, **kwargs):

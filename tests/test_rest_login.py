@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from mock_as.errors import ConfigError
-from tests.conftest import DOCS_FORM
+from tests.helpers import DOCS_FORM
 
 V20 = {"Accept-API-Version": "resource=2.0, protocol=1.0"}  # frodo, the PingAM docs (F1.9)
 SDK = {  # the JavaScript SDK's authenticate headers (F1.14, §4.1)

@@ -14,18 +14,10 @@ import requests
 from mock_as.errors import ConfigError
 from mock_as.faults import Fault
 from mock_as.lockout import LockState
-from tests.conftest import DOCS_FORM
+from tests.helpers import DOCS_FORM, INVALID_GRANT, post
 
-INVALID_GRANT = {
-    "error_description": "The provided access grant is invalid, expired, or revoked.",
-    "error": "invalid_grant",
-}
 LOCKED_OUT = {"error_description": "User Locked Out.", "error": "invalid_grant"}
 WRONG = {**DOCS_FORM, "password": "not-the-password"}
-
-
-def post(am, data=DOCS_FORM, *, realm="/", **kwargs):
-    return requests.post(am.url_for("access_token", realm), data=data, **kwargs)
 
 
 def fail_times(am, n, *, realm="/", data=WRONG):

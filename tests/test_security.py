@@ -22,13 +22,10 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from tests.conftest import DOCS_FORM
+from tests.helpers import DOCS_FORM
+from tests.helpers import basic as _basic
 
 MARKUP = "<script>alert(1)</script>"
-
-
-def _basic(client_id: str, secret: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
 
 
 # -- no reflected input ----------------------------------------------------------------------------
@@ -139,14 +136,13 @@ def test_control_api_errors_never_echo_markup(mock_as, method, path, body):
 
 
 def test_every_entry_point_binds_loopback_by_default():
-    from mock_as.cli import serve
+    from mock_as.cli import cli_config
     from mock_as.config import MockASConfig
     from mock_as.plugin import build_config
 
     assert MockASConfig().host == "127.0.0.1"
     assert build_config({}, {}).host == "127.0.0.1"
-    host_option = next(p for p in serve.params if p.name == "host")
-    assert host_option.default == "127.0.0.1"
+    assert cli_config({"host": None}, {}).host == "127.0.0.1"
 
 
 def _outward_address() -> str | None:
@@ -215,7 +211,7 @@ def test_serve_warns_when_it_listens_beyond_loopback(monkeypatch, host, warned):
         bound.append(host)
         return _Unstarted(host)
 
-    monkeypatch.setattr("mock_as.server.make_wsgi_server", make_server)
+    monkeypatch.setattr("mock_as.cli.make_wsgi_server", make_server)
     monkeypatch.setattr(signal, "signal", lambda *args: None)  # leave the test process's handlers be
     result = CliRunner().invoke(main, ["serve", "--host", host, "--port", "0", "--quiet"])
     assert result.exit_code == 0, result.output
@@ -591,11 +587,11 @@ def test_the_cli_and_the_environment_allow_more(monkeypatch):
 
     configs = []
 
-    def make_server(state, host, port, threads=4):
+    def make_server(state, host, port, threads=4, url_scheme="http"):
         configs.append(state.config)
         return _Unstarted(host)
 
-    monkeypatch.setattr("mock_as.server.make_wsgi_server", make_server)
+    monkeypatch.setattr("mock_as.cli.make_wsgi_server", make_server)
     monkeypatch.setattr(signal, "signal", lambda *args: None)
     args = [
         "serve",

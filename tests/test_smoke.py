@@ -1,6 +1,6 @@
 import requests
 
-from tests.conftest import DOCS_FORM
+from tests.helpers import DOCS_FORM
 
 
 def test_documented_example(am):

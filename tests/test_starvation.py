@@ -21,7 +21,7 @@ import requests
 
 from mock_as import MockASServer
 from mock_as.server import CLEANUP_INTERVAL, IDLE_TIMEOUT, SERVER_LIMITS
-from tests.conftest import DOCS_FORM
+from tests.helpers import DOCS_FORM
 
 TOKEN_WITHIN = 3.0
 CONTROL_WITHIN = 2.0

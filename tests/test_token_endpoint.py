@@ -8,27 +8,9 @@ import re
 import pytest
 import requests
 
-from tests.conftest import DOCS_FORM
+from tests.helpers import CLIENT_FAILED, DOCS_FORM, INVALID_GRANT, basic, form, post
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{27}$")
-INVALID_GRANT = {
-    "error_description": "The provided access grant is invalid, expired, or revoked.",
-    "error": "invalid_grant",
-}
-CLIENT_FAILED = {"error_description": "Client authentication failed", "error": "invalid_client"}
-
-
-def post(am, data=None, *, realm="/", url=None, **kwargs):
-    return requests.post(url or am.url_for("access_token", realm), data=data, **kwargs)
-
-
-def form(**changes):
-    data = {**DOCS_FORM, **changes}
-    return {k: v for k, v in data.items() if v is not None}
-
-
-def basic(client_id, secret):
-    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
 
 
 # -- the documented example ------------------------------------------------------------------------
