@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from .codegrant import authorization_code_grant
 from .errors import (
     NO_STORE,
     OAuthError,
@@ -265,6 +267,7 @@ GRANT_HANDLERS: dict[str, Callable[[Exchange], Response]] = {
     "password": password_grant,
     "refresh_token": refresh_grant,
     "client_credentials": client_credentials_grant,
+    "authorization_code": partial(authorization_code_grant, mint=token_response),
 }
 
 

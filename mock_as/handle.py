@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any, Literal
+from urllib.parse import urlencode, urlsplit
 
 from .clock import Clock
 from .config import DEMO_USER, DOCS_CLIENT, ClientConfig, RealmConfig, UserConfig
@@ -11,7 +12,7 @@ from .errors import ConfigError
 from .faults import Fault
 from .grants import lifetimes
 from .lockout import LockoutConfig, LockState
-from .paths import OAUTH2_ENDPOINTS, control_url, oauth2_url
+from .paths import OAUTH2_ENDPOINTS, control_url, login_page_url, oauth2_url
 from .state import Call, State, Token
 
 
@@ -43,6 +44,70 @@ class MockAS:
         if endpoint not in OAUTH2_ENDPOINTS:
             raise ValueError(f"unknown endpoint {endpoint!r}; known: {sorted(OAUTH2_ENDPOINTS)}")
         return oauth2_url(self.base_url, endpoint, realm)
+
+    def authorize_url(
+        self,
+        client_id: str = "sdkPublicClient",
+        redirect_uri: str | None = None,
+        *,
+        realm: str = "/",
+        scope: str | Iterable[str] | None = None,
+        state: str | None = None,
+        nonce: str | None = None,
+        code_challenge: str | None = None,
+        code_challenge_method: str | None = None,
+        prompt: str | None = None,
+        response_type: str = "code",
+        **params: str,
+    ) -> str:
+        """An ``/oauth2/…/authorize`` URL for a browser (or a client that follows no redirects):
+        ``authorize_url("sdkPublicClient", "http://127.0.0.1:8000/callback.html", scope="openid",
+        state="s1", code_challenge=pkce_challenge(verifier), code_challenge_method="S256")``.
+        Parameters left ``None`` are left out; ``params`` adds any others."""
+        if scope is not None and not isinstance(scope, str):
+            scope = " ".join(scope)
+        named = {
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "response_type": response_type,
+            "scope": scope,
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": code_challenge,
+            "code_challenge_method": code_challenge_method,
+            "prompt": prompt,
+            **params,
+        }
+        query = urlencode({k: v for k, v in named.items() if v is not None})
+        return f"{oauth2_url(self.base_url, 'authorize', self.state.realm(realm).name)}?{query}"
+
+    def login_page_url(self, goto: str, realm: str = "/") -> str:
+        """The mock's login page (``<context>/UI/Login``), which returns to ``goto`` after a login."""
+        return login_page_url(self.base_url, self.state.realm(realm).name, goto)
+
+    # -- SSO sessions ---------------------------------------------------------------------------
+
+    def new_session(self, username: str = "demo", realm: str = "/", service: str = "ldapService") -> str:
+        """Start an SSO session for a user of ``realm`` directly, as if they had logged in, and return
+        its token (the session cookie's value)."""
+        where = self.state.realm(realm)
+        if username not in where.users:
+            raise ConfigError(f"no user {username!r} in realm {where.name!r}")
+        return self.state.sessions.create(where, username, service, self.state.clock.now()).token_id
+
+    def session_cookie(self, token_id: str) -> dict[str, Any]:
+        """The session cookie for a browser driven by a test, as AM sets it (host-only, ``Path=/``,
+        ``HttpOnly``): ``context.add_cookies([mock.session_cookie(token)])`` in Playwright,
+        ``driver.add_cookie(...)`` in Selenium (on a page of the mock's host)."""
+        host = urlsplit(self.base_url).hostname or "localhost"
+        return {
+            "name": self.state.config.cookie_name,
+            "value": token_id,
+            "domain": host,
+            "path": "/",
+            "httpOnly": True,
+            "secure": False,
+        }
 
     # -- registries ---------------------------------------------------------------------------
 
@@ -115,7 +180,11 @@ class MockAS:
         """Register a client until the next reset (``secret=None`` makes a public client).
 
         Other settings: ``token_endpoint_auth_method``, ``access_token_lifetime``,
-        ``refresh_token_lifetime``, ``active``."""
+        ``refresh_token_lifetime``, ``active``, and for browser clients ``redirect_uris``,
+        ``pkce_required``, ``implied_consent``, ``post_logout_redirect_uris``, ``cors_origins``."""
+        for key in ("redirect_uris", "post_logout_redirect_uris", "cors_origins"):
+            if key in settings:
+                settings[key] = tuple(settings[key])
         return self.state.add_client(
             ClientConfig(
                 client_id=client_id,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from . import cors, oauth2
+from . import cors, loginpage, oauth2
 from .errors import HTTPError, NotFound
 from .limits import oversize
 from .paths import normalise_realm
@@ -20,7 +20,7 @@ from .state import Call, State
 
 log = logging.getLogger("mock_as")
 
-SURFACES: tuple[Surface, ...] = (oauth2.SURFACE,)
+SURFACES: tuple[Surface, ...] = (oauth2.SURFACE, loginpage.SURFACE)
 
 
 def surface_of(path: str) -> Surface | None:
@@ -62,8 +62,8 @@ def handle(
         code = failure.code
         response = Response.error(failure)
     response.delay = x.delay
-    if "origin" in headers:
-        response.headers += cors.actual_headers(state, headers)
+    if "origin" in headers and not any(k == "Access-Control-Allow-Origin" for k, _ in response.headers):
+        response.headers += cors.actual_headers(state, headers)  # (a preflight's answer has them already)
     state.record(
         Call(
             method=method,
