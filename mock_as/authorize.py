@@ -22,6 +22,7 @@ from .grants import validate_scopes
 from .pages import ErrorPage, ErrorRedirect, consent_page, page_headers
 from .paths import is_loopback, login_page_url, oauth2_url
 from .protocol import FORM, Response
+from .rest import caller_token
 
 if TYPE_CHECKING:
     from .config import ClientConfig
@@ -35,23 +36,12 @@ PROMPTS = ("none", "login", "consent", "select_account")
 # -- the SSO session --------------------------------------------------------------------------------
 
 
-def sso_token(x: Exchange) -> str | None:
-    """The SSO token a request carries: the session cookie, else a header named after the cookie
-    (reference F3.2, F1.62)."""
-    name = x.state.config.cookie_name
-    for part in x.headers.get("cookie", "").split(";"):
-        key, sep, value = part.strip().partition("=")
-        if sep and key == name and value:
-            return value.strip('"')
-    return x.headers.get(name.lower()) or None
-
-
 def realm_session(x: Exchange) -> Session | None:
-    """The valid SSO session of the request, if it belongs to this realm (F3.3: a session of
-    another realm counts as none)."""
+    """The valid SSO session of the request (the session cookie, else a header named after it,
+    F3.2), if it belongs to this realm (F3.3: a session of another realm counts as none)."""
     realm = x.realm
     assert realm is not None
-    session = x.state.sessions.get(sso_token(x), x.now, touch=True)
+    session = x.state.sessions.get(caller_token(x), x.now, touch=True)
     if session is None or session.realm != realm.name:
         return None
     return session

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any, Literal
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from .clock import Clock
 from .config import DEMO_USER, DOCS_CLIENT, ClientConfig, RealmConfig, UserConfig
@@ -12,7 +12,9 @@ from .errors import ConfigError
 from .faults import Fault
 from .grants import lifetimes
 from .lockout import LockoutConfig, LockState
-from .paths import OAUTH2_ENDPOINTS, control_url, login_page_url, oauth2_url
+from .login import check_password
+from .paths import JSON_ENDPOINTS, OAUTH2_ENDPOINTS, control_url, json_url, login_page_url, oauth2_url
+from .sessions import LoginSession, Session
 from .state import Call, State, Token
 
 
@@ -84,30 +86,6 @@ class MockAS:
     def login_page_url(self, goto: str, realm: str = "/") -> str:
         """The mock's login page (``<context>/UI/Login``), which returns to ``goto`` after a login."""
         return login_page_url(self.base_url, self.state.realm(realm).name, goto)
-
-    # -- SSO sessions ---------------------------------------------------------------------------
-
-    def new_session(self, username: str = "demo", realm: str = "/", service: str = "ldapService") -> str:
-        """Start an SSO session for a user of ``realm`` directly, as if they had logged in, and return
-        its token (the session cookie's value)."""
-        where = self.state.realm(realm)
-        if username not in where.users:
-            raise ConfigError(f"no user {username!r} in realm {where.name!r}")
-        return self.state.sessions.create(where, username, service, self.state.clock.now()).token_id
-
-    def session_cookie(self, token_id: str) -> dict[str, Any]:
-        """The session cookie for a browser driven by a test, as AM sets it (host-only, ``Path=/``,
-        ``HttpOnly``): ``context.add_cookies([mock.session_cookie(token)])`` in Playwright,
-        ``driver.add_cookie(...)`` in Selenium (on a page of the mock's host)."""
-        host = urlsplit(self.base_url).hostname or "localhost"
-        return {
-            "name": self.state.config.cookie_name,
-            "value": token_id,
-            "domain": host,
-            "path": "/",
-            "httpOnly": True,
-            "secure": False,
-        }
 
     # -- registries ---------------------------------------------------------------------------
 
@@ -370,3 +348,54 @@ class MockAS:
         """The control API's root on a live server (``http://127.0.0.1:<port>/__mock_as__``):
         at the server's root, outside AM's context path."""
         return control_url(self.base_url, self.state.config.context_path)
+
+    # -- SSO sessions (REST login) ------------------------------------------------------------
+
+    def rest_url(self, endpoint: str = "authenticate", realm: str = "/") -> str:
+        """The URL of an AM REST resource (``authenticate``, ``sessions``, ``users``) in ``realm``,
+        in the ``/json/realms/root`` form; ``serverinfo`` gives ``…/json/serverinfo/*``."""
+        if endpoint not in JSON_ENDPOINTS:
+            raise ValueError(f"unknown REST resource {endpoint!r}; known: {sorted(JSON_ENDPOINTS)}")
+        return json_url(self.base_url, endpoint, self.state.realm(realm).name)
+
+    def login(
+        self,
+        username: str = "demo",
+        realm: str = "/",
+        password: str | None = None,
+        service: str | None = None,
+    ) -> LoginSession:
+        """Open an SSO session for ``username`` as a REST login would, without a request, and return
+        it as a client holds it: ``.token_id``, ``.cookies`` (for requests/httpx), ``.cookie`` (for
+        Playwright's ``context.add_cookies``), ``.headers`` (the header named after the cookie).
+
+        With ``password`` the login runs the realm's service (``service``, default the realm's
+        default) through the same check, account states and lockout as every login, and a failure
+        raises :class:`ConfigError`; without it the user just has to exist."""
+        state = self.state
+        where = state.realm(realm)
+        chosen = service or where.config.org_auth_service
+        if chosen not in where.services:
+            raise ConfigError(f"no authentication service {chosen!r} in realm {where.name!r}")
+        if username not in where.users:
+            raise ConfigError(f"no user {username!r} in realm {where.name!r}")
+        now = state.clock.now()
+        if password is not None:
+            result = check_password(state, where, where.services[chosen], username, password, now)
+            if not result.ok:
+                raise ConfigError(f"login of {username!r} failed: {result.outcome.value}")
+        session = state.sessions.create(where, username, chosen, now)
+        return LoginSession(session, state.config.cookie_name, self.base_url)
+
+    @property
+    def sessions(self) -> list[Session]:
+        """The live SSO sessions, oldest first."""
+        return self.state.sessions.live(self.state.clock.now())
+
+    def session(self, token_id: str) -> Session | None:
+        """The live session behind an SSO token, or ``None`` (unknown, logged out or timed out)."""
+        return self.state.sessions.get(token_id, self.state.clock.now())
+
+    def end_session(self, token_id: str) -> bool:
+        """End a session as a logout would; whether there was one."""
+        return self.state.sessions.end(token_id) is not None

@@ -79,7 +79,7 @@ def claims_of(jwt):
 
 
 def test_prompt_none_with_a_session_redirects_with_a_code_in_ams_shape(am):
-    token = am.new_session("demo")
+    token = am.login("demo").token_id
     r = authorize(am, token, prompt="none")
     assert r.status_code == 302
     assert r.headers["Cache-Control"] == "no-store"
@@ -95,13 +95,13 @@ def test_prompt_none_with_a_session_redirects_with_a_code_in_ams_shape(am):
 
 
 def test_the_session_may_come_as_a_header_named_after_the_cookie(am):
-    token = am.new_session("demo")
+    token = am.login("demo").token_id
     r = authorize(am, prompt="none", headers={"iPlanetDirectoryPro": token})
     assert "code" in dict(location(r)[1])
 
 
 def test_post_works_like_get(am):
-    token = am.new_session("demo")
+    token = am.login("demo").token_id
     url = am.authorize_url(CLIENT)
     form = {
         "redirect_uri": APP,
@@ -128,14 +128,14 @@ def test_prompt_none_without_a_session_is_interaction_required(am):
 
 
 def test_an_ended_or_timed_out_or_unknown_session_counts_as_none(am):
-    token = am.new_session("demo")
+    token = am.login("demo").token_id
     am.clock.advance(31 * 60)  # AM's default idle timeout is 30 minutes
     for sent in (token, "not-a-session"):
         assert dict(location(authorize(am, sent, prompt="none"))[1])["error"] == "interaction_required"
 
 
 def test_a_session_of_another_realm_counts_as_none(am):
-    token = am.new_session("demo", realm="/customers")
+    token = am.login("demo", realm="/customers").token_id
     r = authorize(am, token, prompt="none")
     assert dict(location(r)[1])["error"] == "interaction_required"
     r = get(
@@ -163,7 +163,7 @@ def test_without_a_session_the_browser_goes_to_the_login_page_and_back(am):
 
 
 def test_prompt_login_ends_the_session_and_leaves_itself_out_of_the_way_back(am):
-    token = am.new_session("demo")
+    token = am.login("demo").token_id
     r = authorize(am, token, prompt="login")
     assert location(r)[0] == f"{am.base_url}/UI/Login"
     assert "prompt" not in parse_qs(urlsplit(dict(location(r)[1])["goto"]).query)
@@ -200,7 +200,7 @@ def assert_error_page(r, error, description):
     ],
 )
 def test_an_untrusted_client_or_redirect_uri_gets_the_error_page(am, change, error, description):
-    token = am.new_session("demo")
+    token = am.login("demo").token_id
     assert_error_page(authorize(am, token, **change), error, description)
 
 
@@ -211,7 +211,7 @@ def test_a_repeated_parameter_gets_the_error_page(am):
 
 def test_a_missing_redirect_uri_uses_the_only_registered_one(am):
     am.add_client("one-uri", scopes=["openid"], grant_types=["authorization_code"], redirect_uris=[APP])
-    token = am.new_session("demo")
+    token = am.login("demo").token_id
     r = get(am.authorize_url("one-uri", scope="openid"), headers=cookie(am, token))
     assert location(r)[0] == APP
     code = dict(location(r)[1])["code"]
@@ -235,7 +235,7 @@ def test_a_missing_redirect_uri_uses_the_only_registered_one(am):
     ],
 )
 def test_other_errors_go_back_to_the_client_with_state(am, change, error, description):
-    token = am.new_session("demo")
+    token = am.login("demo").token_id
     r = authorize(am, token, **change)
     assert r.status_code == 302
     target, pairs = location(r)
@@ -245,7 +245,7 @@ def test_other_errors_go_back_to_the_client_with_state(am, change, error, descri
 
 def test_a_client_without_the_code_grant_is_unauthorized(am):
     am.add_client("ropc-only", scopes=["openid"], grant_types=["password"], redirect_uris=[APP])
-    r = authorize(am, am.new_session("demo"), client_id="ropc-only")
+    r = authorize(am, am.login("demo").token_id, client_id="ropc-only")
     assert dict(location(r)[1])["error"] == "unauthorized_client"
 
 
@@ -274,7 +274,7 @@ def asks_consent(am):
 
 
 def test_without_implied_consent_get_shows_the_consent_page(am, asks_consent):
-    token = am.new_session("demo")
+    token = am.login("demo").token_id
     r = authorize(am, token, client_id=asks_consent)
     assert r.status_code == 200
     assert r.headers["Content-Type"] == "text/html;charset=UTF-8"
@@ -284,13 +284,13 @@ def test_without_implied_consent_get_shows_the_consent_page(am, asks_consent):
 
 
 def test_prompt_none_needing_consent_is_consent_required(am, asks_consent):
-    r = authorize(am, am.new_session("demo"), client_id=asks_consent, prompt="none")
+    r = authorize(am, am.login("demo").token_id, client_id=asks_consent, prompt="none")
     assert dict(location(r)[1])["error"] == "consent_required"
     assert dict(location(r)[1])["error_description"] == "The request requires consent."
 
 
 def test_posted_consent_allows_denies_and_is_saved(am, asks_consent):
-    token = am.new_session("demo")
+    token = am.login("demo").token_id
     denied = authorize(
         am, token, client_id=asks_consent, method="POST", data={"decision": "deny", "csrf": token}
     )
@@ -311,7 +311,7 @@ def test_posted_consent_allows_denies_and_is_saved(am, asks_consent):
 
 @pytest.mark.parametrize("csrf", [None, "", "wrong"])
 def test_a_post_without_the_right_csrf_gets_the_error_page(am, asks_consent, csrf):
-    token = am.new_session("demo")
+    token = am.login("demo").token_id
     data = {"decision": "allow"} if csrf is None else {"decision": "allow", "csrf": csrf}
     r = authorize(am, token, client_id=asks_consent, method="POST", data=data)
     assert_error_page(r, "bad_request", "Invalid or missing CSRF token")
@@ -319,7 +319,7 @@ def test_a_post_without_the_right_csrf_gets_the_error_page(am, asks_consent, csr
 
 def test_frodos_direct_post_gets_a_code(am):
     # F3.13: form fields, cookie and cookie-named header, AM's API version, redirects not followed
-    token = am.new_session("demo")
+    token = am.login("demo").token_id
     verifier = "v" * 43
     form = {
         "redirect_uri": APP,
@@ -349,13 +349,13 @@ def test_frodos_direct_post_gets_a_code(am):
 
 def test_s256_with_the_sdks_verifier_characters(am):
     assert {"+", "/", "="} <= set(SDK_VERIFIER)
-    code = code_of(authorize(am, am.new_session("demo")))
+    code = code_of(authorize(am, am.login("demo").token_id))
     r = exchange(am, code)
     assert r.status_code == 200, r.text
 
 
 def test_plain_and_the_default_method(am):
-    token = am.new_session("demo")
+    token = am.login("demo").token_id
     verifier = "plain-verifier-" + "x" * 40
     for method in ("plain", None):
         r = authorize(am, token, code_challenge=verifier, code_challenge_method=method)
@@ -364,7 +364,7 @@ def test_plain_and_the_default_method(am):
 
 def test_s256_is_checked_against_the_raw_bytes(am):
     challenge = base64.urlsafe_b64encode(hashlib.sha256(SDK_VERIFIER.encode()).digest()).rstrip(b"=").decode()
-    code = code_of(authorize(am, am.new_session("demo"), code_challenge=challenge))
+    code = code_of(authorize(am, am.login("demo").token_id, code_challenge=challenge))
     assert exchange(am, code).status_code == 200
 
 
@@ -379,14 +379,14 @@ def test_s256_is_checked_against_the_raw_bytes(am):
     ],
 )
 def test_pkce_failures(am, verifier, expected):
-    code = code_of(authorize(am, am.new_session("demo")))
+    code = code_of(authorize(am, am.login("demo").token_id))
     r = exchange(am, code, verifier=verifier)
     assert (r.status_code, r.json()) == (400, expected)
 
 
 def test_a_plain_challenge_of_the_wrong_length_fails_at_the_exchange(am):
     code = code_of(
-        authorize(am, am.new_session("demo"), code_challenge="short", code_challenge_method="plain")
+        authorize(am, am.login("demo").token_id, code_challenge="short", code_challenge_method="plain")
     )
     assert exchange(am, code, verifier="short").json() == INVALID_GRANT
 
@@ -395,7 +395,7 @@ def test_a_plain_challenge_of_the_wrong_length_fails_at_the_exchange(am):
 
 
 def test_the_exchange_returns_ams_tokens_with_nonce_at_hash_and_auth_time(am):
-    token = am.new_session("demo")
+    token = am.login("demo").token_id
     session = am.state.sessions.get(token, am.clock.now())
     am.clock.advance(5)
     code = code_of(authorize(am, token, nonce="nonce-123", scope="openid profile email"))
@@ -435,7 +435,7 @@ def test_a_confidential_client_authenticates_at_the_exchange(am):
         redirect_uris=[APP],
         token_endpoint_auth_method="client_secret_basic",
     )
-    code = code_of(authorize(am, am.new_session("demo"), client_id="web", verifier=None, scope="openid"))
+    code = code_of(authorize(am, am.login("demo").token_id, client_id="web", verifier=None, scope="openid"))
     assert exchange(am, code, client_id="web", verifier=None).json()["error"] == "invalid_client"
     r = exchange(am, code, client_id="web", verifier=None, auth=("web", "s3cret"))
     assert r.status_code == 200
@@ -453,7 +453,7 @@ def test_an_unknown_or_missing_code(am):
 
 
 def test_a_reused_code_fails_and_revokes_what_it_issued(am):
-    code = code_of(authorize(am, am.new_session("demo")))
+    code = code_of(authorize(am, am.login("demo").token_id))
     first = exchange(am, code).json()
     again = exchange(am, code)
     assert (again.status_code, again.json()) == (400, INVALID_GRANT)
@@ -465,24 +465,24 @@ def test_a_reused_code_fails_and_revokes_what_it_issued(am):
 
 def test_another_clients_code(am):
     am.add_client("other", scopes=["openid"], grant_types=["authorization_code"], redirect_uris=[APP])
-    code = code_of(authorize(am, am.new_session("demo")))
+    code = code_of(authorize(am, am.login("demo").token_id))
     assert exchange(am, code, client_id="other").json() == INVALID_GRANT
     assert exchange(am, code).status_code == 200  # a failed attempt does not spend the code
 
 
 @pytest.mark.parametrize("sent", [None, "http://127.0.0.1:8400/elsewhere.html"])
 def test_a_redirect_uri_that_differs_from_the_codes(am, sent):
-    code = code_of(authorize(am, am.new_session("demo")))
+    code = code_of(authorize(am, am.login("demo").token_id))
     assert exchange(am, code, redirect_uri=sent).json() == INVALID_GRANT
 
 
 def test_the_redirect_uri_is_compared_without_query_and_case(am):
-    code = code_of(authorize(am, am.new_session("demo")))
+    code = code_of(authorize(am, am.login("demo").token_id))
     assert exchange(am, code, redirect_uri=APP.upper().replace("HTTP:", "http:") + "?x=1").status_code == 200
 
 
 def test_an_expired_code(am):
-    code = code_of(authorize(am, am.new_session("demo")))
+    code = code_of(authorize(am, am.login("demo").token_id))
     am.clock.advance(120)  # AM's default code lifetime
     assert exchange(am, code).json() == {
         "error_description": "Authorization code expired.",
@@ -491,7 +491,7 @@ def test_an_expired_code(am):
 
 
 def test_a_code_of_another_realm_does_not_exist_here(am):
-    token = am.new_session("demo", realm="/customers")
+    token = am.login("demo", realm="/customers").token_id
     url = am.authorize_url(
         CLIENT,
         APP,
@@ -505,7 +505,7 @@ def test_a_code_of_another_realm_does_not_exist_here(am):
 
 
 def test_the_journal_shows_each_step(am):
-    code = code_of(authorize(am, am.new_session("demo"), prompt="none"))
+    code = code_of(authorize(am, am.login("demo").token_id, prompt="none"))
     exchange(am, code)
     authorize(am, prompt="none")
     steps = [(c.endpoint, c.status, c.error) for c in am.calls]
@@ -524,7 +524,7 @@ HINT = object()  # stands for the id_token of the test's login
 
 
 def sdk_login(am):
-    token = am.new_session("demo")
+    token = am.login("demo").token_id
     body = exchange(am, code_of(authorize(am, token))).json()
     return token, body
 

@@ -76,11 +76,11 @@ def get_tokens_user_and_logout(page, mock_as, token_id, seen):
 
 
 def test_sdk_gets_tokens_the_user_and_logs_out_on_an_sso_session(page, static_site, mock_as):
-    """The session cookie comes from the handle (``new_session`` + ``session_cookie``), so this part
-    runs without the REST login."""
+    """The session cookie comes from the handle (``login(...).cookie``), without a login page."""
     require_sdk()
-    token_id = mock_as.new_session("demo")
-    page.context.add_cookies([mock_as.session_cookie(token_id)])
+    login = mock_as.login("demo")
+    token_id = login.token_id
+    page.context.add_cookies([login.cookie])
     seen = watch(page, mock_as)
     open_app(page, static_site, mock_as)
     get_tokens_user_and_logout(page, mock_as, token_id, seen)
