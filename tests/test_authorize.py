@@ -656,3 +656,150 @@ def test_the_login_page_picks_the_realm_and_tree(am):
     )
     assert get(f"{am.base_url}/UI/Login?realm=/nowhere").status_code == 404
     assert requests.post(f"{am.base_url}/UI/Login").status_code == 405
+
+
+# -- bad input: never a 5xx, never a redirect to an unregistered URI -------------------------------
+
+FUZZ_BASE = "https://openam.example.com:8443/openam"
+FUZZ_NAMES = [
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "scope",
+    "state",
+    "nonce",
+    "prompt",
+    "code_challenge",
+    "code_challenge_method",
+    "decision",
+    "csrf",
+    "save_consent",
+    "max_age",
+]
+FUZZ_VALUES = [
+    CLIENT,
+    "myClient",
+    "asks",
+    APP,
+    APP + "#x",
+    "http://127.0.0.1:1/callback.html",
+    "https://evil.example/",
+    "code",
+    "token",
+    "openid",
+    "openid profile",
+    "none",
+    "login",
+    "consent",
+    "S256",
+    "plain",
+    "allow",
+    "deny",
+    "on",
+    "TOKEN",
+    "c" * 43,
+    "<script>alert(1)</script>",
+    "",
+]
+
+
+@pytest.fixture(scope="module")
+def fuzz_state():
+    from mock_as import MockASConfig, State
+    from mock_as.config import ClientConfig
+
+    state = State(MockASConfig(seed=5, users=0))
+    state.add_client(
+        ClientConfig(
+            client_id="asks",
+            scopes=("openid",),
+            grant_types=("authorization_code",),
+            redirect_uris=(APP,),
+            implied_consent=False,
+        )
+    )
+    return state
+
+
+def fuzz_params():
+    from hypothesis import strategies as st
+
+    value = st.one_of(st.sampled_from(FUZZ_VALUES), st.text(max_size=12))
+    name = st.one_of(st.sampled_from(FUZZ_NAMES), st.text(max_size=6))
+    return st.lists(st.tuples(name, value), max_size=10)
+
+
+def test_authorize_never_fails_or_redirects_anywhere_unregistered(fuzz_state):
+    from urllib.parse import urlencode
+
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from mock_as.router import handle
+
+    @given(pairs=fuzz_params(), method=st.sampled_from(["GET", "POST"]), with_session=st.booleans())
+    def check(pairs, method, with_session):
+        state = fuzz_state
+        token = state.sessions.create(state.realm("/"), "demo", "ldapService", state.clock.now()).token_id
+        pairs = [(k, token if v == "TOKEN" else v) for k, v in pairs]
+        headers = {"cookie": f"iPlanetDirectoryPro={token}"} if with_session else {}
+        query, body = urlencode(pairs), b""
+        if method == "POST":
+            headers["content-type"] = "application/x-www-form-urlencoded"
+            query, body = "", urlencode(pairs).encode()
+        r = handle(state, method, "/oauth2/authorize", query, headers, body, FUZZ_BASE)
+        assert r.status in (200, 302, 400), (r.status, r.body[:200])
+        if r.status == 302:
+            where = dict(r.headers)["Location"]
+            assert where.startswith(
+                (APP + "?", f"{FUZZ_BASE}/UI/Login?", "http://127.0.0.1/callback.html?")
+            ), where
+        else:
+            assert dict(r.headers)["Content-Type"] == "text/html;charset=UTF-8"
+            assert b"<script>alert" not in r.body
+
+    check()
+
+
+def test_the_code_exchange_never_fails_on_bad_input(fuzz_state):
+    from urllib.parse import urlencode
+
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from mock_as.router import handle
+
+    names = ["grant_type", "code", "client_id", "redirect_uri", "code_verifier", "client_secret"]
+    values = ["authorization_code", CLIENT, "asks", APP, SDK_VERIFIER, "CODE", "x" * 43, "", "%", "+/="]
+
+    @given(
+        pairs=st.lists(
+            st.tuples(st.sampled_from(names), st.one_of(st.sampled_from(values), st.text(max_size=10))),
+            max_size=8,
+        )
+    )
+    def check(pairs):
+        state = fuzz_state
+        session = state.sessions.create(state.realm("/"), "demo", "ldapService", state.clock.now())
+        code = state.codes.issue(
+            realm="/",
+            client_id=CLIENT,
+            username="demo",
+            redirect_uri=APP,
+            scopes=("openid",),
+            nonce=None,
+            code_challenge=pkce_challenge(SDK_VERIFIER),
+            code_challenge_method="S256",
+            auth_time=session.created,
+            session_handle=session.handle,
+            lifetime=120,
+            now=state.clock.now(),
+        ).code
+        body = urlencode([(k, code if v == "CODE" else v) for k, v in pairs]).encode()
+        headers = {"content-type": "application/x-www-form-urlencoded"}
+        r = handle(state, "POST", "/oauth2/access_token", "", headers, body, FUZZ_BASE)
+        assert r.status in (200, 400, 401), (r.status, r.body[:200])
+        payload = json.loads(r.body)
+        assert ("access_token" in payload) == (r.status == 200)
+
+    check()
