@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from mock_as.codes import pkce_challenge
+from mock_as.errors import ConfigError
 
 APP = "http://127.0.0.1:8400/callback.html"  # the default public client's loopback URI, on some port
 CLIENT = "sdkPublicClient"
@@ -803,3 +804,87 @@ def test_the_code_exchange_never_fails_on_bad_input(fuzz_state):
         assert ("access_token" in payload) == (r.status == 200)
 
     check()
+
+
+# -- the registration, from every entry point ------------------------------------------------------
+
+BROWSER_TOML = """
+[[realms]]
+name = "/"
+[[realms.clients]]
+client_id = "spa"
+scopes = ["openid"]
+grant_types = ["authorization_code", "refresh_token"]
+token_endpoint_auth_method = "none"
+redirect_uris = ["https://app.example.com/cb"]
+pkce_required = true
+implied_consent = false
+post_logout_redirect_uris = ["https://app.example.com/"]
+cors_origins = ["https://app.example.com"]
+"""
+
+
+def test_browser_client_fields_from_toml(tmp_path):
+    from mock_as.configfile import load_config
+
+    path = tmp_path / "mock.toml"
+    path.write_text(BROWSER_TOML)
+    [client] = load_config(path).realms[0].clients
+    assert client.redirect_uris == ("https://app.example.com/cb",)
+    assert (client.pkce_required, client.implied_consent) == (True, False)
+    assert client.post_logout_redirect_uris == ("https://app.example.com/",)
+    assert client.cors_origins == ("https://app.example.com",)
+    path.write_text(BROWSER_TOML.replace("pkce_required = true", 'pkce_required = "yes"'))
+    with pytest.raises(ConfigError, match=r"pkce_required: expected true or false"):
+        load_config(path)
+
+
+def test_browser_client_over_the_control_api(mock_as):
+    spa = {
+        "client_id": "spa",
+        "scopes": ["openid"],
+        "grant_types": ["authorization_code"],
+        "token_endpoint_auth_method": "none",
+        "redirect_uris": [APP],
+        "implied_consent": False,
+    }
+    r = requests.post(f"{mock_as.control_url}/clients", json=spa)
+    assert r.status_code == 201
+    assert r.json()["redirect_uris"] == [APP]
+    assert r.json()["implied_consent"] is False
+    token = mock_as.login("demo").token_id
+    r = authorize(mock_as, token, client_id="spa", scope="openid", prompt="none")
+    assert dict(location(r)[1])["error"] == "consent_required"
+    bad = requests.post(f"{mock_as.control_url}/clients", json={**spa, "redirect_uris": "not-a-list"})
+    assert bad.status_code == 400
+
+
+@pytest.mark.mock_as(
+    extra_clients=[
+        {
+            "client_id": "marked",
+            "scopes": ["openid"],
+            "grant_types": ["authorization_code"],
+            "redirect_uris": [APP],
+            "post_logout_redirect_uris": ["http://127.0.0.1/bye"],
+        }
+    ]
+)
+def test_browser_client_from_the_marker(am):
+    client = am.state.realm("/").clients["marked"]
+    assert client.redirect_uris == (APP,)
+    assert client.post_logout_redirect_uris == ("http://127.0.0.1/bye",)
+    code = code_of(
+        authorize(am, am.login("demo").token_id, client_id="marked", scope="openid", verifier=None)
+    )
+    assert exchange(am, code, client_id="marked", verifier=None).status_code == 200
+
+
+def test_the_seeded_public_client(am):
+    client = am.state.realm("/").clients[CLIENT]
+    assert client.secret is None
+    assert client.token_endpoint_auth_method == "none"
+    assert client.grant_types == ("authorization_code", "refresh_token")
+    assert (client.pkce_required, client.implied_consent) == (True, True)
+    assert "http://127.0.0.1/callback.html" in client.redirect_uris
+    assert CLIENT in am.state.realm("/customers").clients
