@@ -888,3 +888,38 @@ def test_the_seeded_public_client(am):
     assert (client.pkce_required, client.implied_consent) == (True, True)
     assert "http://127.0.0.1/callback.html" in client.redirect_uris
     assert CLIENT in am.state.realm("/customers").clients
+
+
+def test_discovery_validates_in_a_strict_client_library(am):
+    from authlib.oidc.discovery import OpenIDProviderMetadata
+
+    doc = requests.get(am.url_for("openid-configuration")).json()
+    metadata = OpenIDProviderMetadata(doc)
+    # the fields the browser flows add, each as OpenID Connect Discovery 1.0 and RFC 8414 want it
+    metadata.validate_issuer()
+    metadata.validate_authorization_endpoint()
+    metadata.validate_token_endpoint()
+    metadata.validate_response_types_supported()
+    metadata.validate_grant_types_supported()
+    metadata.validate_code_challenge_methods_supported()
+    assert metadata["authorization_endpoint"].startswith(am.issuer())
+    assert metadata["end_session_endpoint"].startswith(am.issuer())
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/oauth2/authorize", ""),
+        ("/oauth2/realms/root/authorize", ""),
+        ("/oauth2/realms/root/realms/customers/authorize", ""),
+        ("/oauth2/customers/authorize", ""),
+        ("/oauth2/authorize", "realm=/customers&"),
+    ],
+)
+def test_authorize_in_every_realm_form(am, path, query):
+    realm = "/customers" if "customers" in path + query else "/"
+    token = am.login("demo", realm=realm).token_id
+    url = f"{am.base_url}{path}?{query}client_id={CLIENT}&redirect_uri={APP}&response_type=code&scope=openid"
+    url += "&code_challenge=" + pkce_challenge(SDK_VERIFIER)
+    found = dict(location(get(url, headers=cookie(am, token)))[1])
+    assert found["iss"] == am.issuer(realm)
