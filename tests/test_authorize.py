@@ -305,6 +305,7 @@ def test_posted_consent_allows_denies_and_is_saved(am, asks_consent):
         data={"decision": "ALLOW", "csrf": token, "save_consent": "on"},
     )
     assert "code" in dict(location(allowed)[1])
+    assert am.calls[-1].params["csrf"] == "***"  # the SSO token never reaches the journal
     # saved: no page any more, even under prompt=none; prompt=consent asks again
     assert "code" in dict(location(authorize(am, token, client_id=asks_consent, prompt="none"))[1])
     assert authorize(am, token, client_id=asks_consent, prompt="consent").status_code == 200
