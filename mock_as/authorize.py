@@ -196,7 +196,9 @@ def _authorize(r: _Request, sent_uri: str | None) -> Response:
     ):
         if "none" in prompt:
             raise r.error("consent_required", "The request requires consent.")
-        return Response(200, page_headers(), consent_page(client.client_id, scopes, params, session.token_id))
+        back = urlsplit(r.redirect_uri)  # the decision's answer redirects there
+        headers = page_headers(form_targets=(f"{back.scheme}://{back.netloc}",))
+        return Response(200, headers, consent_page(client.client_id, scopes, params, session.token_id))
 
     code = x.state.codes.issue(
         realm=realm.name,

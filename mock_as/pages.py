@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import re
 from collections.abc import Mapping
 
 from .errors import HTTPError, json_body
@@ -150,28 +151,35 @@ def _sha256(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
 
 
-def content_security_policy(script: str | None = None) -> str:
+_ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[A-Za-z0-9.:\[\]-]+")
+
+
+def content_security_policy(script: str | None = None, form_targets: tuple[str, ...] = ()) -> str:
     """A policy that lets in only this page's own style (and script), by hash: nothing external,
-    no other inline code, no framing, forms posted only to the mock."""
+    no other inline code, no framing, forms posted only to the mock. ``form_targets`` are origins a
+    form's answer may redirect to (browsers apply ``form-action`` to the redirect too)."""
+    targets = " ".join(["'self'", *(t for t in form_targets if _ORIGIN.fullmatch(t))])
     parts = [
         "default-src 'none'",
         f"style-src {_sha256(STYLE)}",
         f"script-src {_sha256(script)}" if script else "script-src 'none'",
         "connect-src 'self'",
         "img-src 'self'",
-        "form-action 'self'",
+        f"form-action {targets}",
         "base-uri 'none'",
         "frame-ancestors 'none'",
     ]
     return "; ".join(parts)
 
 
-def page_headers(script: str | None = None) -> tuple[tuple[str, str], ...]:
+def page_headers(
+    script: str | None = None, form_targets: tuple[str, ...] = ()
+) -> tuple[tuple[str, str], ...]:
     """The headers of every page: HTML, never cached, the strict policy, no sniffing."""
     return (
         ("Content-Type", "text/html;charset=UTF-8"),
         ("Cache-Control", "no-store"),
-        ("Content-Security-Policy", content_security_policy(script)),
+        ("Content-Security-Policy", content_security_policy(script, form_targets)),
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "no-referrer"),
     )

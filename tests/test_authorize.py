@@ -282,6 +282,8 @@ def test_without_implied_consent_get_shows_the_consent_page(am, asks_consent):
     assert f'name="csrf" value="{token}"' in r.text  # F3.10: csrf is the SSO token
     assert 'name="decision" value="allow"' in r.text
     assert 'name="state" value="st-1"' in r.text
+    # the decision's answer redirects to the app, which the form's policy must allow
+    assert "form-action 'self' http://127.0.0.1:8400;" in r.headers["Content-Security-Policy"]
 
 
 def test_prompt_none_needing_consent_is_consent_required(am, asks_consent):

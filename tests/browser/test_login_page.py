@@ -108,3 +108,27 @@ def test_a_session_already_there_skips_the_page(page, static_site, mock_as):
     page.goto(mock_as.authorize_url("sdkPublicClient", callback, scope="openid", code_challenge="c" * 43))
     page.wait_for_url(f"{callback}?**")
     assert "code" in parse_qs(urlsplit(page.url).query)
+
+
+def test_the_consent_page_allows_with_the_keyboard(page, static_site, mock_as):
+    callback = static_site.url("callback.html")
+    mock_as.add_client(
+        "asks",
+        scopes=["openid", "profile"],
+        grant_types=["authorization_code"],
+        token_endpoint_auth_method="none",
+        redirect_uris=["http://127.0.0.1/callback.html"],
+        implied_consent=False,
+    )
+    errors = console_errors(page)
+    page.context.add_cookies([mock_as.login("demo").cookie])
+    page.goto(mock_as.authorize_url("asks", callback, scope="openid profile", state="st-c"))
+    page.get_by_role("button", name="Allow").wait_for()
+    assert "asks" in page.inner_text("main")
+    page.get_by_role("button", name="Allow").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{callback}?**")
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["state"] == ["st-c"]
+    assert "code" in query
+    assert errors == []
