@@ -119,3 +119,29 @@ def test_sdk_logs_in_end_to_end(page, static_site, mock_as):
     assert not session_cookie["secure"]
     assert session_cookie["path"] == "/"
     get_tokens_user_and_logout(page, mock_as, session_cookie["value"], seen)
+
+
+def test_sdk_redirect_login_through_the_login_page(page, static_site, mock_as):
+    """``getTokens({login: 'redirect'})`` without a session (am-journeys §4.1, centralized login): the
+    iframe's ``interaction_required`` sends the whole page to authorize, the mock's login page, and
+    back to the app with a code, which the SDK exchanges with the verifier it kept."""
+    require_sdk()
+    open_app(page, static_site, mock_as)
+    page.evaluate("() => { window.app.getTokens({ forceRenew: true, login: 'redirect' }); }")
+    page.get_by_label("User Name").fill(DEMO_USER.username)
+    page.get_by_label("Password").fill(DEMO_USER.password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(static_site.url("callback.html") + "?**")
+    query = parse_qs(urlsplit(page.url).query)
+    code, state = query["code"][0], query["state"][0]
+
+    open_app(
+        page, static_site, mock_as
+    )  # the app again, same tab: the SDK's sessionStorage holds the verifier
+    tokens = page.evaluate("(q) => window.app.getTokens({ query: q })", {"code": code, "state": state})
+    assert tokens["ok"], tokens
+    assert tokens["value"]["accessToken"]
+    authorizes = [
+        (c.status, c.error, c.params.get("prompt")) for c in mock_as.calls if c.endpoint == "authorize"
+    ]
+    assert authorizes == [(302, "interaction_required", "none"), (302, None, None), (302, None, None)]
