@@ -5,11 +5,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
-import pytest
-
-from mock_as import router
 from mock_as.config import DEMO_USER
 
 from ..support.browser import require_sdk
@@ -19,8 +16,6 @@ CLIENT = "sdkPublicClient"
 
 def open_app(page, static_site, mock_as, **query):
     """The test app configured as README "Browser flows" shows, with the mock as its AM."""
-    from urllib.parse import urlencode
-
     params = {
         "baseUrl": mock_as.base_url,
         "timeout": 5000,
@@ -96,13 +91,6 @@ def test_sdk_without_a_session_gets_interaction_required_quickly(page, static_si
     assert (call.status, call.error) == (302, "interaction_required")
 
 
-REST_SERVED = any(s.prefix == "/json/" for s in router.SURFACES)
-
-
-@pytest.mark.skipif(
-    not REST_SERVED,
-    reason="needs AM's REST login: POST <context>/json/realms/root/authenticate (the /json surface) is not served yet",
-)
 def test_sdk_logs_in_end_to_end(page, static_site, mock_as):
     require_sdk()
     seen = watch(page, mock_as)
