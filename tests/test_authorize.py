@@ -703,6 +703,8 @@ FUZZ_VALUES = [
     "TOKEN",
     "c" * 43,
     "<script>alert(1)</script>",
+    "60",
+    "\u00b2",
     "",
 ]
 
@@ -926,3 +928,19 @@ def test_authorize_in_every_realm_form(am, path, query):
     url += "&code_challenge=" + pkce_challenge(SDK_VERIFIER)
     found = dict(location(get(url, headers=cookie(am, token)))[1])
     assert found["iss"] == am.issuer(realm)
+
+
+def test_max_age_asks_for_a_fresh_login(am):
+    token = am.login("demo").token_id
+    assert "code" in dict(location(authorize(am, token, max_age="60", prompt="none"))[1])
+    am.clock.advance(61)
+    r = authorize(am, token, max_age="60", prompt="none")
+    assert location(r)[1] == [
+        ("error", "login_required"),
+        ("error_description", "The request requires login."),
+        ("state", "st-1"),
+    ]
+    r = authorize(am, token, max_age="60")
+    assert location(r)[0] == f"{am.base_url}/UI/Login"
+    for bad in ("-1", "\u00b2", "1" * 13):
+        assert dict(location(authorize(am, token, max_age=bad))[1])["error"] == "invalid_request"
