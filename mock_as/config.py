@@ -105,12 +105,19 @@ class LockoutConfig:
     :param failure_count: failures within the interval that lock the account.
     :param interval_minutes: the window failures are counted in.
     :param duration_minutes: how long the lock lasts; 0 locks until an administrator unlocks.
+    :param warn_after: "Warn User After N Failures": from this many failures on, a tree's failed REST
+        login says how many are left before the lock (0, AM's default, never warns).
     """
 
     enabled: bool = False
     failure_count: int = 5
     interval_minutes: float = 300
     duration_minutes: float = 0
+    warn_after: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.warn_after, bool) or not isinstance(self.warn_after, int) or self.warn_after < 0:
+            raise ConfigError(f"lockout.warn_after: expected a whole number >= 0, got {self.warn_after!r}")
 
 
 def _default_services() -> tuple[ServiceConfig, ...]:

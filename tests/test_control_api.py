@@ -259,6 +259,7 @@ def test_lockout_over_http(mock_as, control):
         "failure_count": 2,
         "interval_minutes": 300,
         "duration_minutes": 0,
+        "warn_after": 0,
     }
     assert login(mock_as, password="wrong").json() == INVALID_GRANT
     assert control("GET", "/users/demo").json()["lockout"]["failures"] == 1
