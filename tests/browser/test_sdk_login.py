@@ -64,8 +64,13 @@ def get_tokens_user_and_logout(page, mock_as, token_id, seen):
     assert mock_as.state.sessions.get(token_id, mock_as.clock.now()) is not None
     out = page.evaluate("window.app.logout()")
     assert out["ok"], out
-    steps = [(c.endpoint, c.status) for c in mock_as.calls if c.endpoint in ("revoke", "end_session")]
-    assert steps == [("revoke", 200), ("end_session", 204)]
+    # FRUser.logout, in the SDK's order: the session (no body), the token, the OpenID session
+    steps = [
+        (c.method, c.endpoint, c.status)
+        for c in mock_as.calls
+        if c.endpoint in ("sessions", "revoke", "end_session") and c.method != "OPTIONS"
+    ]
+    assert steps == [("POST", "sessions", 200), ("POST", "revoke", 200), ("GET", "end_session", 204)]
     assert mock_as.state.sessions.get(token_id, mock_as.clock.now()) is None
     assert mock_as.token(value["accessToken"]) is None
 
@@ -106,6 +111,7 @@ def test_sdk_logs_in_end_to_end(page, static_site, mock_as):
     assert session_cookie["httpOnly"]
     assert not session_cookie["secure"]
     assert session_cookie["path"] == "/"
+    assert not session_cookie["domain"].startswith(".")  # host-only
     get_tokens_user_and_logout(page, mock_as, session_cookie["value"], seen)
 
 
