@@ -944,3 +944,34 @@ def test_max_age_asks_for_a_fresh_login(am):
     assert location(r)[0] == f"{am.base_url}/UI/Login"
     for bad in ("-1", "\u00b2", "1" * 13):
         assert dict(location(authorize(am, token, max_age=bad))[1])["error"] == "invalid_request"
+
+
+def test_the_flow_over_httpx_in_process(mock_as_httpx):
+    import httpx
+
+    mock = mock_as_httpx
+    token = mock.login("demo").token_id
+    url = mock.authorize_url(
+        CLIENT,
+        APP,
+        scope="openid",
+        state="h",
+        code_challenge=pkce_challenge(SDK_VERIFIER),
+        code_challenge_method="S256",
+    )
+    with httpx.Client(cookies={"iPlanetDirectoryPro": token}) as client:
+        r = client.get(url)
+        assert r.status_code == 302  # httpx follows no redirect by default
+        code = parse_qs(urlsplit(r.headers["location"]).query)["code"][0]
+        tokens = client.post(
+            mock.token_url,
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "client_id": CLIENT,
+                "redirect_uri": APP,
+                "code_verifier": SDK_VERIFIER,
+            },
+        )
+    assert tokens.status_code == 200
+    assert claims_of(tokens.json()["id_token"])["sub"] == "demo"
