@@ -975,3 +975,11 @@ def test_the_flow_over_httpx_in_process(mock_as_httpx):
         )
     assert tokens.status_code == 200
     assert claims_of(tokens.json()["id_token"])["sub"] == "demo"
+
+
+def test_faults_reach_the_browser_endpoints(am):
+    am.fail("authorize", status=503)
+    r = authorize(am, am.login("demo").token_id)
+    assert r.status_code == 503
+    assert r.json()["error"] == "temporarily_unavailable"
+    assert authorize(am, am.login("demo").token_id).status_code == 302  # once only
