@@ -104,7 +104,9 @@ LOGIN_SCRIPT = """
     if (first !== null) first.focus();
   }
 
-  function answer(result) {
+  // A failed step (401) starts the journey again; any other failure stops, so a broken journey
+  // (an unknown tree, a 400) is shown, never retried in a loop.
+  function answer(result, again) {
     var json = result.json || {};
     if (result.status === 200 && (json.tokenId !== undefined || json.successUrl !== undefined)) {
       show("Logged in.", false);
@@ -117,7 +119,7 @@ LOGIN_SCRIPT = """
       return;
     }
     show(json.message || "Login failure", true);
-    start();
+    if (again) start();
   }
 
   function failed() {
@@ -126,7 +128,7 @@ LOGIN_SCRIPT = """
   }
 
   function start() {
-    post(null).then(answer, failed);
+    post(null).then(function (result) { answer(result, false); }, failed);
   }
 
   form.addEventListener("submit", function (event) {
@@ -139,7 +141,7 @@ LOGIN_SCRIPT = """
     });
     button.disabled = true;
     show("", false);
-    post(step).then(answer, failed);
+    post(step).then(function (result) { answer(result, result.status === 401); }, failed);
   });
 
   start();

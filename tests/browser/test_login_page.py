@@ -132,3 +132,15 @@ def test_the_consent_page_allows_with_the_keyboard(page, static_site, mock_as):
     assert query["state"] == ["st-c"]
     assert "code" in query
     assert errors == []
+
+
+def test_a_broken_journey_is_shown_not_retried(page, mock_as):
+    sent = []
+    page.on("request", lambda r: sent.append(r.url) if "/authenticate" in r.url else None)
+    page.goto(f"{mock_as.base_url}/UI/Login?realm=/&service=NoSuchTree")
+    page.locator("#message.error").wait_for()
+    assert page.inner_text("#message") == "No Configuration found"
+    # a retry would be sent in the same task that shows the message, so before this round trip ends
+    page.evaluate("document.getElementById('submit').disabled")
+    assert len(sent) == 1
+    assert [c.endpoint for c in mock_as.calls] == ["login_page", "authenticate"]
