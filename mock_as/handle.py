@@ -43,7 +43,7 @@ class MockAS:
     def url_for(self, endpoint: str = "access_token", realm: str = "/") -> str:
         """The URL of ``endpoint`` (``access_token``, ``tokeninfo``, ``introspect``, ``revoke``,
         ``userinfo``, ``idtokeninfo``, ``openid-configuration``, ``jwk_uri``, ``authorize``,
-        ``end_session``) in ``realm``."""
+        ``endSession``) in ``realm``."""
         if endpoint not in OAUTH2_ENDPOINTS:
             raise ValueError(f"unknown endpoint {endpoint!r}; known: {sorted(OAUTH2_ENDPOINTS)}")
         return oauth2_url(self.base_url, endpoint, realm)

@@ -24,7 +24,7 @@ HANDLERS: MappingProxyType[str, Handler] = MappingProxyType(
         "openid-configuration": oidc.openid_configuration,
         "jwk_uri": oidc.jwk_uri,
         "authorize": authorize.authorize,
-        "end_session": authorize.end_session,
+        "endSession": authorize.end_session,
     }
 )
 assert HANDLERS.keys() == OAUTH2_ENDPOINTS.keys(), "every /oauth2 path has a handler"

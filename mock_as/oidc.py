@@ -159,7 +159,7 @@ def openid_configuration(x: Exchange) -> Response:
         "revocation_endpoint": url("revoke"),
         "jwks_uri": url("jwk_uri"),
         "registration_endpoint": f"{issuer}/connect/register",
-        "end_session_endpoint": url("end_session"),
+        "end_session_endpoint": url("endSession"),
         "check_session_iframe": f"{issuer}/connect/checkSession",
         "device_authorization_endpoint": f"{issuer}/device/code",
         "pushed_authorization_request_endpoint": f"{issuer}/par",

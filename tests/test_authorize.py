@@ -536,18 +536,18 @@ def sdk_login(am):
 def test_end_session_ends_the_session_even_with_bearer_undefined(am):
     token, body = sdk_login(am)
     r = get(
-        am.url_for("end_session") + "?id_token_hint=" + body["id_token"],
+        am.url_for("endSession") + "?id_token_hint=" + body["id_token"],
         headers={"Authorization": "Bearer undefined", "Accept": "application/json"},
     )
     assert r.status_code == 204
     assert am.state.sessions.get(token, am.clock.now()) is None
     # the session is gone already (the SDK logs out first): still 2xx
-    assert get(am.url_for("end_session") + "?id_token_hint=" + body["id_token"]).status_code == 204
+    assert get(am.url_for("endSession") + "?id_token_hint=" + body["id_token"]).status_code == 204
 
 
 def test_end_session_redirects_to_a_registered_uri_with_state(am):
     _, body = sdk_login(am)
-    url = am.url_for("end_session")
+    url = am.url_for("endSession")
     r = get(
         url,
         params={
@@ -579,7 +579,7 @@ def test_end_session_redirects_to_a_registered_uri_with_state(am):
 def test_end_session_errors(am, params, error, description):
     token, body = sdk_login(am)
     params = {k: body["id_token"] if v is HINT else v for k, v in params.items()}
-    r = get(am.url_for("end_session"), params=params)
+    r = get(am.url_for("endSession"), params=params)
     assert (r.status_code, r.json()) == (400, {"error_description": description, "error": error})
     assert "Location" not in r.headers
     assert am.state.sessions.get(token, am.clock.now()) is not None  # nothing ended
@@ -588,14 +588,14 @@ def test_end_session_errors(am, params, error, description):
 # -- CORS and discovery ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("endpoint", ["userinfo", "revoke", "end_session", "access_token"])
+@pytest.mark.parametrize("endpoint", ["userinfo", "revoke", "endSession", "access_token"])
 def test_cors_for_the_sdks_calls(am, endpoint):
     origin = "http://127.0.0.1:8400"
     r = requests.options(
         am.url_for(endpoint),
         headers={
             "Origin": origin,
-            "Access-Control-Request-Method": "GET" if endpoint in ("userinfo", "end_session") else "POST",
+            "Access-Control-Request-Method": "GET" if endpoint in ("userinfo", "endSession") else "POST",
             "Access-Control-Request-Headers": "accept-api-version,authorization,content-type,x-requested-with",
         },
     )
@@ -603,7 +603,7 @@ def test_cors_for_the_sdks_calls(am, endpoint):
     assert r.headers["Access-Control-Allow-Origin"] == origin
     assert r.headers["Access-Control-Allow-Credentials"] == "true"
     _, body = sdk_login(am)
-    r = get(am.url_for("end_session") + "?id_token_hint=" + body["id_token"], headers={"Origin": origin})
+    r = get(am.url_for("endSession") + "?id_token_hint=" + body["id_token"], headers={"Origin": origin})
     assert (r.headers["Access-Control-Allow-Origin"], r.headers["Access-Control-Allow-Credentials"]) == (
         origin,
         "true",

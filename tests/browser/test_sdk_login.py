@@ -68,9 +68,9 @@ def get_tokens_user_and_logout(page, mock_as, token_id, seen):
     steps = [
         (c.method, c.endpoint, c.status)
         for c in mock_as.calls
-        if c.endpoint in ("sessions", "revoke", "end_session") and c.method != "OPTIONS"
+        if c.endpoint in ("sessions", "revoke", "endSession") and c.method != "OPTIONS"
     ]
-    assert steps == [("POST", "sessions", 200), ("POST", "revoke", 200), ("GET", "end_session", 204)]
+    assert steps == [("POST", "sessions", 200), ("POST", "revoke", 200), ("GET", "endSession", 204)]
     assert mock_as.state.sessions.get(token_id, mock_as.clock.now()) is None
     assert mock_as.token(value["accessToken"]) is None
 
