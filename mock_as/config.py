@@ -22,6 +22,8 @@ SigningAlg = Literal["RS256", "ES256"]
 
 DEFAULT_BASE_URL = "https://openam.example.com:8443/openam"
 DEFAULT_CONTEXT_PATH = "/openam"
+DEFAULT_MAX_TOKENS = 1_000_000
+"""The live tokens a mock keeps by default (about 600 bytes each: some 600 MB at the cap)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,7 +90,8 @@ class ServiceConfig:
     :param name: e.g. ``ldapService``, ``Example``.
     :param kind: ``chain`` or ``tree``; informational, both behave alike here.
     :param users: the usernames it can authenticate; ``None`` means every user of the realm.
-    :param fail: it fails every login (a broken or interactive service).
+    :param fail: it cannot finish with a name and a password alone (an interactive service): AM's
+        token endpoint answers ``server_error`` "Internal Server Error (500) - Missing requirements".
     """
 
     name: str
@@ -254,6 +257,15 @@ class MockASConfig:
     :param cookie_name: AM's SSO session cookie (and the header named after it).
     :param cors_origins: browser origins allowed to call AM's endpoints with credentials, besides
         every loopback origin (``http://127.0.0.1:*``, ``http://localhost:*``), which always are.
+    :param control_hosts: ``Host`` names (``name`` or ``name:port``; ``*`` for any) the control API
+        answers besides loopback ones (``localhost``, 127.0.0.0/8, ``::1``): a container's service
+        name, a shared CI host. Binding another address does not add it.
+    :param control_origins: browser origins (``http://localhost:3000``; ``*`` for any) that may call
+        the control API; by default only the mock's own pages may.
+    :param fault_documents: let a fault serve a type a browser renders as a page (``text/html``,
+        XML, SVG, PDF); it is then sent with a ``Content-Security-Policy`` that blocks scripts.
+    :param max_tokens: the most live tokens kept; beyond it the oldest go first (and then answer as
+        unknown tokens). ``None``: no cap.
     """
 
     seed: int | None = None
@@ -270,6 +282,10 @@ class MockASConfig:
     signing_alg: SigningAlg | None = None
     cookie_name: str = "iPlanetDirectoryPro"
     cors_origins: tuple[str, ...] = ()
+    control_hosts: tuple[str, ...] = ()
+    control_origins: tuple[str, ...] = ()
+    fault_documents: bool = False
+    max_tokens: int | None = DEFAULT_MAX_TOKENS
 
 
 def make_config(config: MockASConfig | None = None, **settings: Any) -> MockASConfig:

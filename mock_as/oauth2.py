@@ -21,7 +21,7 @@ HANDLERS: MappingProxyType[str, Handler] = MappingProxyType(
         "revoke": resource.revoke,
         "userinfo": oidc.userinfo,
         "idtokeninfo": oidc.idtokeninfo,
-        "openid-configuration": oidc.openid_configuration,
+        "openid-configuration": oidc.discovery(grants.GRANT_HANDLERS),
         "jwk_uri": oidc.jwk_uri,
         "authorize": authorize.authorize,
         "endSession": authorize.end_session,

@@ -211,7 +211,13 @@ def test_a_repeated_parameter_gets_the_error_page(am):
 
 
 def test_a_missing_redirect_uri_uses_the_only_registered_one(am):
-    am.add_client("one-uri", scopes=["openid"], grant_types=["authorization_code"], redirect_uris=[APP])
+    am.add_client(
+        "one-uri",
+        scopes=["openid"],
+        grant_types=["authorization_code"],
+        redirect_uris=[APP],
+        token_endpoint_auth_method="none",
+    )
     token = am.login("demo").token_id
     r = get(am.authorize_url("one-uri", scope="openid"), headers=cookie(am, token))
     assert location(r)[0] == APP
@@ -468,7 +474,13 @@ def test_a_reused_code_fails_and_revokes_what_it_issued(am):
 
 
 def test_another_clients_code(am):
-    am.add_client("other", scopes=["openid"], grant_types=["authorization_code"], redirect_uris=[APP])
+    am.add_client(
+        "other",
+        scopes=["openid"],
+        grant_types=["authorization_code"],
+        redirect_uris=[APP],
+        token_endpoint_auth_method="none",
+    )
     code = code_of(authorize(am, am.login("demo").token_id))
     assert exchange(am, code, client_id="other").json() == INVALID_GRANT
     assert exchange(am, code).status_code == 200  # a failed attempt does not spend the code
@@ -869,6 +881,7 @@ def test_browser_client_over_the_control_api(mock_as):
         {
             "client_id": "marked",
             "scopes": ["openid"],
+            "token_endpoint_auth_method": "none",  # a public OpenID client says so, or AM refuses it
             "grant_types": ["authorization_code"],
             "redirect_uris": [APP],
             "post_logout_redirect_uris": ["http://127.0.0.1/bye"],
