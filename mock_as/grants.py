@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from .codegrant import authorization_code_grant
 from .errors import (
     LOGIN_FAILED_UNEXPECTEDLY,
     MISSING_REQUIREMENTS,
@@ -279,6 +281,7 @@ GRANT_HANDLERS: dict[str, Callable[[Exchange], Response]] = {
     "password": password_grant,
     "refresh_token": refresh_grant,
     "client_credentials": client_credentials_grant,
+    "authorization_code": partial(authorization_code_grant, mint=token_response),
 }
 
 

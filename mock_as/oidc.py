@@ -124,6 +124,7 @@ def make_id_token(x: Exchange, client: ClientConfig, user: UserConfig | None, ac
         "tokenType": "JWTToken",
         "iat": now,
     }
+    claims.update(x.state.codes.id_token_claims(access.auth_grant_id))  # nonce, auth_time, ops of a code
     for claim, value in oidc_claims(user.attributes, access.scopes).items():
         claims.setdefault(claim, value)
     return x.state.keys.current.encode(claims)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 FORM = "application/x-www-form-urlencoded"
 # What never reaches the journal in clear.
-SECRET_PARAMS = frozenset({"password", "client_secret", "client_assertion", "tokenId"})
+SECRET_PARAMS = frozenset({"password", "client_secret", "client_assertion", "tokenId", "csrf"})
 
 
 def _parse_form(raw: str) -> dict[str, str]:

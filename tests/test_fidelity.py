@@ -616,25 +616,29 @@ def test_discovery_names_only_what_is_served(am):
     for _realm, r in discovery_documents(am):
         doc = r.json()
         for absent in (
-            "authorization_endpoint",
             "registration_endpoint",
-            "end_session_endpoint",
             "check_session_iframe",
             "device_authorization_endpoint",
             "pushed_authorization_request_endpoint",
             "request_parameter_supported",
         ):
             assert absent not in doc
-        assert set(doc["grant_types_supported"]) == {"password", "refresh_token", "client_credentials"}
+        assert set(doc["grant_types_supported"]) == {
+            "password",
+            "refresh_token",
+            "client_credentials",
+            "authorization_code",
+        }
         assert set(doc["token_endpoint_auth_methods_supported"]) == {
             "client_secret_post",
             "client_secret_basic",
             "none",
         }
-        assert doc["response_types_supported"] == ["none"]
+        assert doc["response_types_supported"] == ["code"]  # authorize serves the code flow only
+        assert doc["code_challenge_methods_supported"] == ["S256", "plain"]
         assert doc["id_token_signing_alg_values_supported"] == ["RS256"]
         urls = [v for k, v in doc.items() if k.endswith(("_endpoint", "_uri")) and k != "issuer"]
-        assert len(urls) == 5
+        assert len(urls) == 7  # token, userinfo, jwks, revoke, introspect, authorize, endSession
         for url in urls:
             assert requests.get(url).status_code != 404, url
 

@@ -189,8 +189,8 @@ def test_a_file_adds_a_client_to_the_defaults_and_defaults_false_starts_empty(tm
     app = "[[realms]]\nname = '/'\n[[realms.clients]]\nclient_id = 'app'\ngrant_types = ['password', 'refresh_token']\n"
     path.write_text(app)
     assert _served(load_config(path)) == {
-        "/": (["myClient", "app"], ["demo"]),
-        "/customers": (["myClient"], ["demo"]),
+        "/": (["myClient", "sdkPublicClient", "app"], ["demo"]),
+        "/customers": (["myClient", "sdkPublicClient"], ["demo"]),
     }
     path.write_text("defaults = false\n" + app)
     assert _served(load_config(path)) == {"/": (["app"], [])}
@@ -202,7 +202,7 @@ def test_python_config_merges_by_name_and_replaces_what_it_names():
         realms=(RealmConfig(name="/", clients=(mine,), access_token_lifetime=60), RealmConfig(name="/new"))
     )
     root = next(r for r in config.realms if r.name == "/")
-    assert (root.clients, root.access_token_lifetime, [u.username for u in root.users]) == (
+    assert (root.clients[:1], root.access_token_lifetime, [u.username for u in root.users]) == (
         (mine,),
         60,
         ["demo"],
@@ -218,7 +218,7 @@ def test_marker_realms_merge_into_the_session_s():
     config = apply_marker(
         MockASConfig(seed=0), {"realms": [{"name": "/", "clients": [{"client_id": "svc"}]}]}
     )
-    assert [c.client_id for c in config.realms[0].clients] == ["myClient", "svc"]
+    assert [c.client_id for c in config.realms[0].clients] == ["myClient", "sdkPublicClient", "svc"]
     assert [r.name for r in config.realms] == ["/", "/customers"]
 
 
@@ -278,7 +278,13 @@ def test_every_variable_of_the_readme_is_read_and_named_by_help():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     documented = set(re.findall(r"MOCK_AS_[A-Z][A-Z_]*[A-Z]", readme))
     # the test suite's own switches (README's Development section) are not settings of the mock
-    harness = {"MOCK_AS_REQUIRE_BROWSER", "MOCK_AS_REQUIRE_REDIS", "MOCK_AS_CHROMIUM", "MOCK_AS_UPDATE_DOCS"}
+    harness = {
+        "MOCK_AS_REQUIRE_BROWSER",
+        "MOCK_AS_REQUIRE_REDIS",
+        "MOCK_AS_CHROMIUM",
+        "MOCK_AS_UPDATE_DOCS",
+        "MOCK_AS_UPDATE_SCREENSHOTS",
+    }
     assert documented - harness == set(ENVIRONMENT), (documented - harness) ^ set(ENVIRONMENT)
     help_text = _cli("serve", "--help").stdout
     for variable in ENVIRONMENT:
@@ -542,7 +548,7 @@ import requests
 
 def test_all(mock_as):
     assert mock_as.base_url.startswith("https://127.0.0.1:") and mock_as.base_url.endswith("/am")
-    assert [c.client_id for c in mock_as.clients] == ["myClient", "ci"]
+    assert [c.client_id for c in mock_as.clients] == ["myClient", "sdkPublicClient", "ci"]
     assert [u.username for u in mock_as.users] == ["demo"]
     r = requests.post(mock_as.token_url, verify=mock_as.ca_bundle, data=dict(grant_type="password",
         username="demo", password="Ch4ng31t", client_id="ci", client_secret="s", scope="a"))
