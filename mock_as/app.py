@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 from .config import MockASConfig, make_config
 from .control import control_api
 from .errors import ConfigError, reason_phrase
+from . import inspector  # noqa: F401 - its routes (the page at /__mock_as__/ui) join the control API
 from .paths import context_prefix, external_base
 from .router import handle, surface_of
 from .state import State
