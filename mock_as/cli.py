@@ -11,7 +11,7 @@ import click
 from . import __version__
 from .config import DOCUMENTED_REQUEST, MockASConfig
 from .errors import ConfigError
-from .paths import realm_path
+from .paths import control_url, realm_path
 
 DEFAULTS = MockASConfig()
 DEFAULT_PORT = 8080  # AM's documented HTTP port
@@ -116,6 +116,7 @@ def banner(state: Any, base: str) -> str:
         f"mock-as {__version__}: ForgeRock AM OAuth 2.0 test double (not for production)",
         f"base URL   {base}",
         f"seed       {state.seed}   (repeat this run with --seed {state.seed})",
+        f"inspector  {control_url(base, state.config.context_path)}/ui   (open it in a browser)",
         "",
     ]
     for realm in state.realms.values():
