@@ -43,6 +43,15 @@ def inspector(page, mock_as):
     assert problems == []
 
 
+def _screenshot(page, tmp_path: Path) -> None:
+    """The whole page at 1280 wide; the README's copy only under ``MOCK_AS_UPDATE_DOCS=1``."""
+    page.locator("#status").evaluate("status => { status.textContent = ''; }")  # no passing message
+    page.screenshot(path=tmp_path / "inspector.png", full_page=True)
+    if os.environ.get("MOCK_AS_UPDATE_DOCS", "") not in ("", "0"):
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=SCREENSHOT, full_page=True)
+
+
 def _cell(page, table: str, text: str):
     return page.locator(f"{table} td".strip()).filter(has_text=re.compile(f"^{re.escape(text)}$"))
 
@@ -133,6 +142,7 @@ def test_the_inspector_shows_follows_and_drives_the_mock(inspector, mock_as, tmp
     faults = page.locator("#fault-list tbody")
     expect(faults).to_contain_text("503", timeout=2000)
     expect(faults).to_contain_text("endpoint=access_token")
+    _screenshot(page, tmp_path)
     page.get_by_role("button", name="Clear all faults").click()
     expect(faults).to_contain_text("no faults queued")
     assert mock_as.faults == []
@@ -154,11 +164,6 @@ def test_the_inspector_shows_follows_and_drives_the_mock(inspector, mock_as, tmp
     freeze.click()
     expect(freeze).to_have_attribute("aria-pressed", "false")
     assert not mock_as.clock.frozen
-
-    page.screenshot(path=tmp_path / "inspector.png", full_page=True)
-    if os.environ.get("MOCK_AS_UPDATE_DOCS", "") not in ("", "0"):
-        SCREENSHOT.parent.mkdir(exist_ok=True)
-        page.screenshot(path=SCREENSHOT, full_page=True)
 
 
 def test_the_inspector_fits_a_narrow_window(inspector):
