@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from .config import MockASConfig, make_config
 from .control import control_api
+from .control_sessions import sessions_api
 from .errors import ConfigError, reason_phrase
 from . import inspector  # noqa: F401 - its routes (the page at /__mock_as__/ui) join the control API
 from .paths import context_prefix, external_base
@@ -59,6 +60,7 @@ def create_app(config: MockASConfig | None = None, *, state: State | None = None
         return Response(json.dumps(body, separators=(",", ":")), code, content_type="application/json")
 
     app.register_blueprint(control_api)
+    app.register_blueprint(sessions_api)
     app.wsgi_app = am_front(state, app.wsgi_app)  # type: ignore[method-assign,assignment]
     return app
 

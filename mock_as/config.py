@@ -105,6 +105,7 @@ def _default_services() -> tuple[ServiceConfig, ...]:
         ServiceConfig(name="ldapService"),
         ServiceConfig(name="DataStore"),
         ServiceConfig(name="Example", kind="tree"),
+        ServiceConfig(name="Login", kind="tree"),  # the tree ForgeRock's SDKs start by default
         ServiceConfig(name="PasswordGrant", kind="tree"),
     )
 

@@ -37,11 +37,12 @@ from .errors import (
     INVALID_GRANT,
     ConfigError,
     OAuthError,
+    RestError,
     basic_challenge,
     invalid_token,
     reason_phrase,
 )
-from .paths import ENDPOINT_NAMES, normalise_realm
+from .paths import ENDPOINT_NAMES, JSON_ENDPOINTS, normalise_realm
 from .protocol import MalformedBasic, Response
 
 if TYPE_CHECKING:
@@ -289,6 +290,8 @@ class Fault:
         if self.body is not None:
             payload, media = _encode(self.body)
             return Response(status, (("Content-Type", self.content_type or media), *extra), payload)
+        if x.endpoint in JSON_ENDPOINTS:  # AM's REST resources answer in CREST's shape
+            raise RestError(status, self.description or reason_phrase(status), headers=extra)
         error, description = default_error(status, x.endpoint)
         if self.error is not None:
             error = self.error

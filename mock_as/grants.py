@@ -7,7 +7,6 @@ the request's own parameters, the resource owner, then scopes (reference §2, §
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from .errors import (
     invalid_scope,
     unauthorized_client,
 )
+from .login import Outcome, check_password
 from .oidc import make_id_token
 from .protocol import Response
 
@@ -100,23 +100,15 @@ def authenticate_owner(x: Exchange) -> UserConfig:
         # AM fails the login with an AuthLoginException, which its token endpoint turns into a
         # server_error carrying status 400 (reference §5, §6).
         raise OAuthError("server_error", "Authentication service not found")
-    lockout = x.state.lockout
-    user = lockout.before_login(realm, username, x.now)
-    ok = (
-        user is not None
-        and not service.fail
-        and (service.users is None or username in service.users)
-        and hmac.compare_digest(password.encode(), user.password.encode())
-    )
-    if not ok or user is None:
-        lockout.after_failure(realm, user, x.now)
+    result = check_password(x.state, realm, service, username, password, x.now)
+    user = result.user
+    if result.outcome is Outcome.BAD_CREDENTIALS or user is None:
         raise invalid_grant()
     messages = realm.config.module_messages
-    if user.status != "active":
+    if result.outcome in (Outcome.INACTIVE, Outcome.LOCKED):
         raise invalid_grant(MODULE_MESSAGES[user.status]) if messages else invalid_grant()
-    if user.password_expired:
+    if result.outcome is Outcome.PASSWORD_EXPIRED:
         raise invalid_grant(PASSWORD_RESET_MESSAGE) if messages else invalid_grant()
-    lockout.after_success(realm, user.username)  # AM clears the failure count on a successful login
     return user
 
 

@@ -11,7 +11,9 @@ from .errors import ConfigError
 from .faults import Fault
 from .grants import lifetimes
 from .lockout import LockoutConfig, LockState
-from .paths import OAUTH2_ENDPOINTS, control_url, oauth2_url
+from .login import check_password
+from .paths import JSON_ENDPOINTS, OAUTH2_ENDPOINTS, control_url, json_url, oauth2_url
+from .sessions import LoginSession, Session
 from .state import Call, State, Token
 
 
@@ -301,3 +303,54 @@ class MockAS:
         """The control API's root on a live server (``http://127.0.0.1:<port>/__mock_as__``):
         at the server's root, outside AM's context path."""
         return control_url(self.base_url, self.state.config.context_path)
+
+    # -- SSO sessions (REST login) ------------------------------------------------------------
+
+    def rest_url(self, endpoint: str = "authenticate", realm: str = "/") -> str:
+        """The URL of an AM REST resource (``authenticate``, ``sessions``, ``users``) in ``realm``,
+        in the ``/json/realms/root`` form; ``serverinfo`` gives ``…/json/serverinfo/*``."""
+        if endpoint not in JSON_ENDPOINTS:
+            raise ValueError(f"unknown REST resource {endpoint!r}; known: {sorted(JSON_ENDPOINTS)}")
+        return json_url(self.base_url, endpoint, self.state.realm(realm).name)
+
+    def login(
+        self,
+        username: str = "demo",
+        realm: str = "/",
+        password: str | None = None,
+        service: str | None = None,
+    ) -> LoginSession:
+        """Open an SSO session for ``username`` as a REST login would, without a request, and return
+        it as a client holds it: ``.token_id``, ``.cookies`` (for requests/httpx), ``.cookie`` (for
+        Playwright's ``context.add_cookies``), ``.headers`` (the header named after the cookie).
+
+        With ``password`` the login runs the realm's service (``service``, default the realm's
+        default) through the same check, account states and lockout as every login, and a failure
+        raises :class:`ConfigError`; without it the user just has to exist."""
+        state = self.state
+        where = state.realm(realm)
+        chosen = service or where.config.org_auth_service
+        if chosen not in where.services:
+            raise ConfigError(f"no authentication service {chosen!r} in realm {where.name!r}")
+        if username not in where.users:
+            raise ConfigError(f"no user {username!r} in realm {where.name!r}")
+        now = state.clock.now()
+        if password is not None:
+            result = check_password(state, where, where.services[chosen], username, password, now)
+            if not result.ok:
+                raise ConfigError(f"login of {username!r} failed: {result.outcome.value}")
+        session = state.sessions.create(where, username, chosen, now)
+        return LoginSession(session, state.config.cookie_name, self.base_url)
+
+    @property
+    def sessions(self) -> list[Session]:
+        """The live SSO sessions, oldest first."""
+        return self.state.sessions.live(self.state.clock.now())
+
+    def session(self, token_id: str) -> Session | None:
+        """The live session behind an SSO token, or ``None`` (unknown, logged out or timed out)."""
+        return self.state.sessions.get(token_id, self.state.clock.now())
+
+    def end_session(self, token_id: str) -> bool:
+        """End a session as a logout would; whether there was one."""
+        return self.state.sessions.end(token_id) is not None

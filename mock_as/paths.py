@@ -28,7 +28,10 @@ OAUTH2_ENDPOINTS: Mapping[str, tuple[str, ...]] = {
 }
 _OAUTH2_BY_SEGMENTS = {segments: name for name, segments in OAUTH2_ENDPOINTS.items()}
 
-ENDPOINT_NAMES: tuple[str, ...] = (*OAUTH2_ENDPOINTS,)
+# Resource name -> AM's REST resources below /json (after the realm part), reference am-journeys §1, §2.
+JSON_ENDPOINTS: tuple[str, ...] = ("authenticate", "sessions", "users", "serverinfo")
+
+ENDPOINT_NAMES: tuple[str, ...] = (*OAUTH2_ENDPOINTS, *JSON_ENDPOINTS)
 """Every endpoint name a journal entry, a fault or a URL builder may use, surface by surface."""
 
 
@@ -73,6 +76,48 @@ def parse_oauth2_path(path: str) -> tuple[str | None, str] | None:
             if name is not None:
                 return realm_from_segments(segments[:-size]), name
     return None
+
+
+def _json_tail_ok(endpoint: str, tail: list[str]) -> bool:
+    # What may follow a resource's name: nothing or a trailing slash everywhere, one id for
+    # ``sessions/<tokenId>`` (the 1.x validate form) and ``users/<id>``, one for ``serverinfo/*``.
+    if not tail or tail == [""]:
+        return endpoint != "serverinfo"
+    if len(tail) != 1:
+        return False
+    return endpoint in ("sessions", "users", "serverinfo")
+
+
+def parse_json_path(path: str) -> tuple[str | None, str, tuple[str, ...]] | None:
+    """``/json/<realm part>/<resource>[/<id>]`` -> (realm, resource, ids), or ``None`` if it is not one.
+
+    The realm part is ``realms/root[/realms/<name>]…``, the older ``<name>/…`` form or nothing
+    (reference F1.1-F1.4); ``sessions`` and ``sessions/`` are the same (F2.9). The realm is ``None``
+    when the realm part is malformed."""
+    if not path.startswith(JSON):
+        return None
+    segments = path[len(JSON) :].split("/")
+    fallback: tuple[str | None, str, tuple[str, ...]] | None = None
+    for i, segment in enumerate(segments):
+        if segment not in JSON_ENDPOINTS:
+            continue
+        tail = segments[i + 1 :]
+        if not _json_tail_ok(segment, tail):
+            continue
+        ids = tuple(t for t in tail if t)
+        realm = realm_from_segments(segments[:i])
+        if realm is not None:
+            return realm, segment, ids
+        fallback = fallback or (None, segment, ids)
+    return fallback
+
+
+def json_url(base_url: str, endpoint: str, realm: str = "/") -> str:
+    """The URL of an AM REST resource in ``realm``, in the ``/json/realms/root`` form of AM's docs
+    (``serverinfo`` has no realm: ``/json/serverinfo/*``)."""
+    if endpoint == "serverinfo":
+        return f"{base_url.rstrip('/')}/json/serverinfo/*"
+    return f"{base_url.rstrip('/')}/json{realm_path(realm)}/{endpoint}"
 
 
 def oauth2_url(base_url: str, endpoint: str, realm: str = "/") -> str:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 FORM = "application/x-www-form-urlencoded"
 # What never reaches the journal in clear.
-SECRET_PARAMS = frozenset({"password", "client_secret", "client_assertion"})
+SECRET_PARAMS = frozenset({"password", "client_secret", "client_assertion", "tokenId"})
 
 
 def _parse_form(raw: str) -> dict[str, str]:
@@ -91,6 +91,7 @@ class Exchange:
         "endpoint",
         "headers",
         "method",
+        "notes",
         "now",
         "path",
         "query",
@@ -120,6 +121,7 @@ class Exchange:
         self.endpoint: str | None = None
         self.args: tuple[str, ...] = ()  # what the route read from the path (a user id …)
         self.delay = 0.0  # seconds the transport waits before answering (an injected fault)
+        self.notes: dict[str, str] = {}  # what a JSON endpoint read from headers or body, for the journal
         self._form: dict[str, str] | None = None
         self._query: dict[str, str] | None = None
 
@@ -187,6 +189,7 @@ class Exchange:
     def redacted_params(self) -> dict[str, str]:
         """Query and form parameters with passwords and secrets masked, for the journal."""
         merged = {**self.form, **self.query_params} if (self.body or self.query) else {}
+        merged.update(self.notes)
         for key in SECRET_PARAMS & merged.keys():
             merged[key] = "***"
         return merged

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from . import cors, oauth2
+from . import cors, oauth2, rest
 from .errors import HTTPError, NotFound
 from .limits import oversize
 from .paths import normalise_realm
@@ -20,7 +20,7 @@ from .state import Call, State
 
 log = logging.getLogger("mock_as")
 
-SURFACES: tuple[Surface, ...] = (oauth2.SURFACE,)
+SURFACES: tuple[Surface, ...] = (oauth2.SURFACE, rest.SURFACE)
 
 
 def surface_of(path: str) -> Surface | None:
@@ -47,12 +47,14 @@ def handle(
     error = surface.error if surface is not None else oauth2_error
     too_big = oversize(path, query, headers, body)
     code = None
+    preflight = None
     try:
         if too_big is not None:
             raise error(*too_big)
         if surface is None:
             raise NotFound("Not Found")
-        response = cors.preflight(state, method, headers) or _dispatch(x, surface)
+        preflight = cors.preflight(state, method, headers)
+        response = preflight or _dispatch(x, surface)
     except HTTPError as e:
         code = e.code
         response = Response.error(e)
@@ -62,7 +64,7 @@ def handle(
         code = failure.code
         response = Response.error(failure)
     response.delay = x.delay
-    if "origin" in headers:
+    if "origin" in headers and preflight is None:  # a preflight's answer has its CORS headers already
         response.headers += cors.actual_headers(state, headers)
     state.record(
         Call(

@@ -8,12 +8,36 @@ its ``session_max_minutes`` (AM's defaults 30 and 120), whichever comes first.
 
 from __future__ import annotations
 
+import base64
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
+    from .seeding import TokenSource
     from .state import Realm, State
+
+_C66 = str.maketrans({"+": "-", "/": "_", "=": "."})
+
+
+def _c66(raw: bytes) -> str:
+    # AM's cookie-safe base64: '+' '/' '=' written as '-' '_' '.' (reference F1.42)
+    return base64.b64encode(raw).decode("ascii").translate(_C66)
+
+
+def _field(name: str, value: str) -> bytes:
+    data = value.encode("ascii")
+    return len(name).to_bytes(2, "big") + name.encode("ascii") + len(data).to_bytes(2, "big") + data
+
+
+def sso_token(random: TokenSource) -> str:
+    """An SSO token id in AM 7's shape (reference F1.42): a c66-encoded random part, then
+    ``.*<c66 of the session's extension fields SI, SK, S1>*``, e.g.
+    ``AQIC5w….*AAJTSQACMDEAAlNLABQ…*``. Reproducible from the seed like every other token."""
+    key = str(int.from_bytes(random.random_bytes(8), "big") % 10**19).rjust(19, "0")
+    extension = _field("SI", "01") + _field("SK", "-" + key) + _field("S1", "")
+    return "AQIC5w" + _c66(random.random_bytes(32)) + "*" + _c66(extension) + "*"
 
 
 @dataclass(slots=True)
@@ -73,8 +97,8 @@ class Sessions:
         random = self._state.random
         config = realm.config
         session = Session(
-            token_id=random.token(),
-            handle=random.token(),
+            token_id=sso_token(random),
+            handle="shandle:" + random.token(),
             realm=realm.name,
             username=username,
             service=service,
@@ -114,7 +138,62 @@ class Sessions:
         with self._lock:
             return next((s for s in self._by_token.values() if s.handle == handle), None)
 
-    def live(self, now: float) -> list[Session]:
-        """Every valid session, oldest first."""
+    def live(self, now: float, realm: str | None = None) -> list[Session]:
+        """Every valid session (of ``realm``, when given), oldest first."""
         with self._lock:
-            return [s for s in self._by_token.values() if s.valid(now)]
+            return [
+                s for s in self._by_token.values() if s.valid(now) and (realm is None or s.realm == realm)
+            ]
+
+    def end_all(self, realm: str | None = None) -> int:
+        """End every session (of ``realm``, when given); how many there were."""
+        with self._lock:
+            doomed = [t for t, s in self._by_token.items() if realm is None or s.realm == realm]
+            for token_id in doomed:
+                del self._by_token[token_id]
+        return len(doomed)
+
+
+@dataclass(frozen=True, slots=True)
+class LoginSession:
+    """A live SSO session as a client holds it: what :meth:`MockAS.login` returns.
+
+    :param session: the session on the mock's side.
+    :param cookie_name: the session cookie's name (``iPlanetDirectoryPro`` by default).
+    :param base_url: where the clients reach the mock (the cookie's host and ``Secure`` flag).
+    """
+
+    session: Session
+    cookie_name: str
+    base_url: str
+
+    @property
+    def token_id(self) -> str:
+        """The SSO token (``tokenId``, the cookie's value)."""
+        return self.session.token_id
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """``{cookie name: token}``, for ``requests.get(…, cookies=login.cookies)`` or httpx."""
+        return {self.cookie_name: self.token_id}
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The token as the header named after the cookie, as frodo and the native SDKs send it."""
+        return {self.cookie_name: self.token_id}
+
+    @property
+    def cookie(self) -> dict[str, str | bool]:
+        """The cookie as a browser holds it, in the shape of Playwright's
+        ``context.add_cookies([login.cookie])``: name, value, domain, path, httpOnly, secure, sameSite."""
+        parts = urlsplit(self.base_url)
+        secure = parts.scheme == "https"
+        return {
+            "name": self.cookie_name,
+            "value": self.token_id,
+            "domain": parts.hostname or "localhost",
+            "path": "/",
+            "httpOnly": True,
+            "secure": secure,
+            "sameSite": "None" if secure else "Lax",
+        }
