@@ -272,6 +272,18 @@
     }
   }
 
+  // A cell with one button that calls the API, then says so and refreshes.
+  function actionCell(label, description, done, call) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = label;
+    button.setAttribute("aria-label", description);
+    button.addEventListener("click", () => act(button, () => done, call));
+    const td = document.createElement("td");
+    td.append(button);
+    return td;
+  }
+
   // -- tokens, sessions, codes --------------------------------------------------------------------
 
   async function refreshLive() {
@@ -298,8 +310,11 @@
             s.username,
             s.service,
             s.handle,
-            countdown(s.idle_expires_at ?? s.maxIdleExpirationTime ?? null),
-            countdown(s.expires_at ?? s.maxSessionExpirationTime ?? null),
+            countdown(s.idle_expires_at),
+            countdown(s.expires_at),
+            actionCell("End", `end the session of ${s.username} (${s.handle})`, `Session of ${s.username} ended`, () =>
+              api("DELETE", `/sessions/${encodeURIComponent(s.handle)}`),
+            ),
           ]),
         "no live sessions",
       );

@@ -137,6 +137,15 @@ def test_the_inspector_shows_follows_and_drives_the_mock(inspector, mock_as, tmp
     assert status == "200", run
     assert '"token_type":"Bearer"' in body
 
+    # an SSO session counts down on the mock's clock (AM's 30 idle minutes), and the page ends it
+    session = mock_as.login("demo")
+    sessions = page.locator("#sessions tbody tr").filter(has_text=session.session.handle)
+    expect(sessions).to_contain_text("demo", timeout=2000)
+    expect(sessions.locator("td.countdown").first).to_have_text(re.compile(r"^(30:00|29:[0-5]\d)$"))
+    sessions.get_by_role("button", name=re.compile("^end the session of demo")).click()
+    expect(page.locator("#sessions tbody")).to_contain_text("no live sessions")
+    assert mock_as.sessions == []
+
     # queued faults are listed, and the page's button clears them in the state
     mock_as.fail("access_token", status=503, times=None)
     faults = page.locator("#fault-list tbody")
