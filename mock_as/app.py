@@ -16,11 +16,11 @@ from typing import Any
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
+from . import inspector  # noqa: F401 - its routes (the page at /__mock_as__/ui) join the control API
 from .config import MockASConfig, make_config
 from .control import control_api
 from .control_sessions import sessions_api
 from .errors import ConfigError, reason_phrase
-from . import inspector  # noqa: F401 - its routes (the page at /__mock_as__/ui) join the control API
 from .paths import context_prefix, external_base
 from .router import handle, surface_of
 from .state import State

@@ -27,17 +27,9 @@ from .control import PREFIX, _body, _only, _reply, client_json, control_api, use
 from .paths import context_prefix, external_base, realm_path
 
 # Everything the page loads comes from this server; nothing may be framed, posted or inlined.
-CSP = "; ".join(
-    (
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "connect-src 'self'",
-        "img-src 'self'",
-        "base-uri 'none'",
-        "form-action 'none'",
-        "frame-ancestors 'none'",
-    )
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 ASSETS = {
     "inspector.js": "text/javascript; charset=utf-8",

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.mock_as(
 
 @pytest.fixture
 def inspector(page, mock_as):
-    """The inspector open at 1280×800, its first refresh done; fails the test on a dialog or a script error."""
+    """The inspector open at 1280x800, its first refresh done; fails the test on a dialog or a script error."""
     from playwright.sync_api import expect
 
     problems: list[str] = []
@@ -74,7 +74,11 @@ def test_the_page_is_served_with_a_strict_policy_and_escapes_on_the_server(mock_
         '<link rel="stylesheet" href="/__mock_as__/ui/inspector.css">',
     ]
     assert not re.search(r"\son[a-z]+=", r.text.replace("onerror=alert(1)", ""))
-    assets = (("inspector.js", "text/javascript"), ("inspector.css", "text/css"), ("favicon.svg", "image/svg"))
+    assets = (
+        ("inspector.js", "text/javascript"),
+        ("inspector.css", "text/css"),
+        ("favicon.svg", "image/svg"),
+    )
     for asset, kind in assets:
         served = requests.get(f"{mock_as.control_url}/ui/{asset}", timeout=SOCKET_TIMEOUT)
         assert served.status_code == 200
