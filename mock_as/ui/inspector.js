@@ -20,13 +20,13 @@
     }
   }
 
-  async function api(method, path, payload) {
+  async function send(method, url, payload) {
     const init = { method, cache: "no-store", credentials: "same-origin", headers: { Accept: "application/json" } };
     if (payload !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(payload);
     }
-    const response = await fetch(API + path, init);
+    const response = await fetch(url, init);
     const text = await response.text();
     let data = null;
     if (text) {
@@ -37,7 +37,19 @@
       }
     }
     if (!response.ok) throw new ApiError(response.status, data);
-    return data;
+    return { data, response };
+  }
+
+  async function api(method, path, payload) {
+    return (await send(method, API + path, payload)).data;
+  }
+
+  // The page a Link header names as next, if it is on this server.
+  function nextPage(link) {
+    const match = /<([^>]*)>\s*;\s*rel="?next"?/.exec(link || "");
+    if (!match) return null;
+    const url = new URL(match[1], window.location.href);
+    return url.origin === window.location.origin ? url.href : null;
   }
 
   let sayTimer = 0;
@@ -356,15 +368,26 @@
     fill(
       "fault-list",
       faults,
-      (f) => row([f.id, f.kind, faultMatches(f), faultAnswer(f), f.fired, f.remaining === null ? "unlimited" : f.remaining]),
+      (f) =>
+        row([
+          f.id,
+          f.kind,
+          faultMatches(f),
+          faultAnswer(f),
+          f.fired,
+          f.remaining === null ? "unlimited" : f.remaining,
+          actionCell("Remove", `remove fault ${f.id}`, `Fault ${f.id} removed`, () => api("DELETE", `/faults/${f.id}`)),
+        ]),
       "no faults queued",
     );
   }
 
   // -- the journal --------------------------------------------------------------------------------
 
-  // What the journal table shows: how many calls, and the oldest one (a reset changes it).
-  const journal = { total: -1, oldest: "" };
+  // What the journal table shows. A server that numbers its entries (``seq``) and pages them is
+  // asked only for what came after the newest one shown, and for its oldest entry (a reset
+  // restarts the numbering); one that does not is read whole, and compared by count.
+  const journal = { total: -1, oldest: "", seq: null, first: null };
 
   function shellQuote(text) {
     return `'${String(text).replace(/'/g, `'\\''`)}'`;
@@ -384,6 +407,15 @@
     }
     const parts = ["curl"];
     const entries = Object.entries(params);
+    if (call.path.startsWith("/json/")) {
+      // AM's REST endpoints take their parameters in the query and a JSON body (if any).
+      const query = entries.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");
+      if (call.method !== "GET") parts.push("--request", call.method);
+      parts.push("--header", shellQuote("Accept-API-Version: resource=2.0, protocol=1.0"));
+      if (call.method === "POST") parts.push("--header", shellQuote("Content-Type: application/json"), "--data", "'{}'");
+      parts.push(shellQuote(AM_BASE + encodeURI(call.path) + (query ? `?${query}` : "")));
+      return parts.join(" ");
+    }
     if (call.method === "GET") {
       if (entries.length) parts.push("--get");
     } else if (call.method === "HEAD") {
@@ -449,20 +481,65 @@
     return tr;
   }
 
-  async function refreshJournal() {
-    const calls = await api("GET", "/journal");
-    const oldest = calls.length ? JSON.stringify(calls[0]) : "";
+  async function readJournal(query, maxPages) {
+    const calls = [];
+    let url = `${API}/journal${query}`;
+    for (let pages = 0; url && pages < (maxPages || 10000); pages += 1) {
+      const { data, response } = await send("GET", url);
+      calls.push(...(Array.isArray(data) ? data : []));
+      url = nextPage(response.headers.get("Link"));
+    }
+    return calls;
+  }
+
+  function showJournal(calls) {
     const tbody = $("journal-list").tBodies[0];
+    if (calls.length) tbody.replaceChildren(...calls.slice(-JOURNAL_LIMIT).reverse().map(journalRow));
+    else note(tbody, 8, "no requests yet");
+  }
+
+  // Newest first, prepended, so the rows already shown (and a focused button among them) stay put.
+  function prependJournal(calls) {
+    const tbody = $("journal-list").tBodies[0];
+    if (!tbody.querySelector("tr.call")) tbody.replaceChildren();
+    tbody.prepend(...calls.slice(-JOURNAL_LIMIT).reverse().map(journalRow));
+    while (tbody.rows.length > JOURNAL_LIMIT) tbody.deleteRow(-1);
+  }
+
+  function restarted(first) {
+    const known = journal.first;
+    if (!first) return true;
+    return first.seq < known.seq || (first.seq === known.seq && JSON.stringify(first) !== JSON.stringify(known));
+  }
+
+  async function refreshJournal() {
+    if (journal.seq !== null) {
+      const [head, fresh] = await Promise.all([readJournal("?limit=1", 1), readJournal(`?after=${journal.seq}`)]);
+      if (!restarted(head[0])) {
+        journal.first = head[0];
+        if (fresh.length) {
+          prependJournal(fresh);
+          journal.seq = fresh[fresh.length - 1].seq;
+        }
+        return;
+      }
+    }
+    const calls = await readJournal("");
+    const oldest = calls.length ? JSON.stringify(calls[0]) : "";
+    if (calls.length && typeof calls[0].seq === "number") {
+      journal.seq = calls[calls.length - 1].seq;
+      journal.first = calls[0];
+      journal.total = calls.length;
+      journal.oldest = oldest;
+      showJournal(calls);
+      return;
+    }
+    journal.seq = null;
     if (calls.length === journal.total && oldest === journal.oldest) return;
-    // The journal only grows until a reset: prepend what is new, so the rows already shown
-    // (and a focused button among them) stay where they are.
     if (journal.total > 0 && oldest === journal.oldest && calls.length > journal.total) {
-      tbody.prepend(...calls.slice(journal.total).reverse().map(journalRow));
-      while (tbody.rows.length > JOURNAL_LIMIT) tbody.deleteRow(-1);
-    } else if (calls.length) {
-      tbody.replaceChildren(...calls.slice(-JOURNAL_LIMIT).reverse().map(journalRow));
+      prependJournal(calls.slice(journal.total));
     } else {
-      note(tbody, 8, "no requests yet");
+      showJournal(calls);
     }
     journal.total = calls.length;
     journal.oldest = oldest;

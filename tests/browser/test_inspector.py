@@ -156,6 +156,11 @@ def test_the_inspector_shows_follows_and_drives_the_mock(inspector, mock_as, tmp
     expect(faults).to_contain_text("503", timeout=2000)
     expect(faults).to_contain_text("endpoint=access_token")
     _screenshot(page, tmp_path)
+    mock_as.fail("tokeninfo")
+    expect(faults.locator("tr")).to_have_count(2)
+    faults.get_by_role("button", name="remove fault 2").click()
+    expect(faults.locator("tr")).to_have_count(1)
+    assert [f.endpoint for f in mock_as.faults] == ["access_token"]
     page.get_by_role("button", name="Clear all faults").click()
     expect(faults).to_contain_text("no faults queued")
     assert mock_as.faults == []
@@ -191,6 +196,15 @@ def test_reset_and_reseed_from_the_page(inspector, mock_as):
     from playwright.sync_api import expect
 
     page = inspector
+    journal = page.locator("#journal-list tbody")
+    requests.post(mock_as.token_url, data=DOCUMENTED_REQUEST, timeout=SOCKET_TIMEOUT)
+    expect(journal.locator("tr.call")).to_have_count(1, timeout=2000)
+    # a reset elsewhere (as the fixtures do between tests) empties the journal shown, which then goes on
+    mock_as.reset()
+    expect(journal).to_contain_text("no requests yet", timeout=2000)
+    requests.post(mock_as.token_url, data={**DOCUMENTED_REQUEST, "password": "x"}, timeout=SOCKET_TIMEOUT)
+    expect(journal.locator("tr.call")).to_have_count(1, timeout=2000)
+    expect(journal.locator("tr.call")).to_contain_text("invalid_grant")
     mock_as.add_user("temporary", "pw")
     expect(_cell(page, "table.users", "temporary")).to_have_count(1, timeout=2000)
     page.get_by_role("button", name="Reset to the seeded start").click()
