@@ -467,8 +467,16 @@
     button.addEventListener("click", () => copyCurl(call));
     const action = document.createElement("td");
     action.append(button);
+    const when = document.createElement("td");
+    when.className = "time";
+    const time = document.createElement("time");
+    const full = isoTime(call.time);
+    const iso = /^\d{4}-\d\d-\d\d (\S+) UTC$/.exec(full);
+    time.textContent = iso ? iso[1] : full; // the time of day; the date in the title
+    time.title = full;
+    when.append(time);
     const tr = row([
-      cell(isoTime(call.time), "time"),
+      when,
       request,
       status,
       call.error,
@@ -550,7 +558,7 @@
   let busy = false;
 
   async function refresh() {
-    if (busy) return;
+    if (busy || document.hidden) return;
     busy = true;
     try {
       const [clockData] = await Promise.all([
@@ -628,6 +636,7 @@
   }
 
   wire();
+  document.addEventListener("visibilitychange", refresh);
   refresh();
   setInterval(refresh, POLL_MS);
   setInterval(tick, 250);
