@@ -16,6 +16,7 @@ __all__ = [
     "Clock",
     "ConfigError",
     "LockoutConfig",
+    "LoginSession",
     "MockAS",
     "MockASConfig",
     "MockASError",
@@ -46,6 +47,7 @@ _LAZY = {
     "create_app": "app",
     "load_config": "configfile",
     "MockAS": "handle",
+    "LoginSession": "sessions",
     "MockASServer": "server",
     "run_server": "server",
     "patch_requests": "patching",
@@ -61,6 +63,7 @@ if TYPE_CHECKING:
     from .handle import MockAS
     from .patching import patch_httpx, patch_requests
     from .server import MockASServer, run_server
+    from .sessions import LoginSession
     from .state import State
 
 

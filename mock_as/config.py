@@ -55,6 +55,14 @@ class ClientConfig:
     :param access_token_lifetime: seconds; 0 uses the realm's.
     :param refresh_token_lifetime: seconds; 0 uses the realm's, -1 never expires.
     :param active: an inactive client fails authentication.
+    :param redirect_uris: where ``/oauth2/authorize`` may send the browser back, compared exactly
+        (a loopback URI registered without a port matches any port, RFC 8252 §7.3).
+    :param pkce_required: ``authorize`` demands a ``code_challenge`` (AM's "Code Verifier Parameter
+        Required").
+    :param implied_consent: the user is never asked for consent (AM's "Implied consent"; on for the
+        mock's clients, as the JS SDK's ``prompt=none`` login needs).
+    :param post_logout_redirect_uris: where ``connect/endSession`` may send the browser after logout.
+    :param cors_origins: browser origins allowed to call AM with credentials (AM's "JavaScript Origins").
     """
 
     client_id: str
@@ -66,6 +74,11 @@ class ClientConfig:
     access_token_lifetime: int = 0
     refresh_token_lifetime: int = 0
     active: bool = True
+    redirect_uris: tuple[str, ...] = ()
+    pkce_required: bool = False
+    implied_consent: bool = True
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -178,6 +191,19 @@ DOCS_CLIENT = ClientConfig(
     grant_types=("password",),
 )
 
+# A public client for browser apps, set up as ForgeRock's SDK guides set one up (reference F3.41):
+# no secret, authentication method "none", code and refresh grants, PKCE, implied consent.
+BROWSER_CLIENT = ClientConfig(
+    client_id="sdkPublicClient",
+    scopes=("openid", "profile", "email", "address", "phone"),
+    default_scopes=("openid", "profile"),
+    grant_types=("authorization_code", "refresh_token"),
+    token_endpoint_auth_method="none",
+    redirect_uris=("http://localhost/callback.html", "http://127.0.0.1/callback.html"),
+    pkce_required=True,
+    post_logout_redirect_uris=("http://localhost/", "http://127.0.0.1/"),
+)
+
 
 # AM's documented ROPC request (the curl example of its docs), parameter by parameter, in its order.
 DOCUMENTED_REQUEST: Mapping[str, str] = {
@@ -191,9 +217,11 @@ DOCUMENTED_REQUEST: Mapping[str, str] = {
 
 
 def default_realms() -> tuple[RealmConfig, ...]:
-    """The realms a fresh mock serves: ``/`` and ``/customers``, each with AM's documented client and user."""
+    """The realms a fresh mock serves: ``/`` and ``/customers``, each with AM's documented client,
+    the public browser client ``sdkPublicClient`` and the user ``demo``."""
     return tuple(
-        RealmConfig(name=name, clients=(DOCS_CLIENT,), users=(DEMO_USER,)) for name in ("/", "/customers")
+        RealmConfig(name=name, clients=(DOCS_CLIENT, BROWSER_CLIENT), users=(DEMO_USER,))
+        for name in ("/", "/customers")
     )
 
 

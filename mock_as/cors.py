@@ -1,7 +1,8 @@
 """CORS as AM's CORS filter does it (reference am-journeys §5), for every surface of AM's.
 
 Allowed origins: every loopback origin (``http://127.0.0.1:<any port>``, ``http://localhost:…``,
-``http://[::1]:…``, and their ``https`` forms) and :attr:`MockASConfig.cors_origins`. For those, a
+``http://[::1]:…``, and their ``https`` forms), :attr:`MockASConfig.cors_origins` and every client's
+``cors_origins``. For those, a
 preflight is answered here and never reaches an endpoint; an actual request gets the origin echoed
 with credentials allowed (F5.9). A request without ``Origin`` is no CORS request. A preflight from
 another origin is refused as AM's CORS service does (F5.6: ``400 CORS error occurred``); an actual
@@ -43,6 +44,9 @@ MAX_AGE = "600"
 def origin_allowed(state: State, origin: str) -> bool:
     """Whether a browser page at ``origin`` may call AM's endpoints with its cookies."""
     if origin in state.config.cors_origins:
+        return True
+    realms = list(state.realms.values())  # AM adds every client's "JavaScript Origins" (F5.3)
+    if any(origin in client.cors_origins for realm in realms for client in list(realm.clients.values())):
         return True
     parts = urlsplit(origin)
     if parts.scheme not in ("http", "https") or parts.path or parts.query:

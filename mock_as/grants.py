@@ -8,8 +8,10 @@ the request's own parameters, the resource owner, then scopes (reference §2, §
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from .codegrant import authorization_code_grant
 from .errors import (
     NO_STORE,
     OAuthError,
@@ -257,6 +259,7 @@ GRANT_HANDLERS: dict[str, Callable[[Exchange], Response]] = {
     "password": password_grant,
     "refresh_token": refresh_grant,
     "client_credentials": client_credentials_grant,
+    "authorization_code": partial(authorization_code_grant, mint=token_response),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 from .clock import Clock
 from .config import DEMO_USER, DOCS_CLIENT, ClientConfig, RealmConfig, UserConfig
@@ -12,7 +13,7 @@ from .faults import Fault
 from .grants import lifetimes
 from .lockout import LockoutConfig, LockState
 from .login import check_password
-from .paths import JSON_ENDPOINTS, OAUTH2_ENDPOINTS, control_url, json_url, oauth2_url
+from .paths import JSON_ENDPOINTS, OAUTH2_ENDPOINTS, control_url, json_url, login_page_url, oauth2_url
 from .sessions import LoginSession, Session
 from .state import Call, State, Token
 
@@ -45,6 +46,46 @@ class MockAS:
         if endpoint not in OAUTH2_ENDPOINTS:
             raise ValueError(f"unknown endpoint {endpoint!r}; known: {sorted(OAUTH2_ENDPOINTS)}")
         return oauth2_url(self.base_url, endpoint, realm)
+
+    def authorize_url(
+        self,
+        client_id: str = "sdkPublicClient",
+        redirect_uri: str | None = None,
+        *,
+        realm: str = "/",
+        scope: str | Iterable[str] | None = None,
+        state: str | None = None,
+        nonce: str | None = None,
+        code_challenge: str | None = None,
+        code_challenge_method: str | None = None,
+        prompt: str | None = None,
+        response_type: str = "code",
+        **params: str,
+    ) -> str:
+        """An ``/oauth2/…/authorize`` URL for a browser (or a client that follows no redirects):
+        ``authorize_url("sdkPublicClient", "http://127.0.0.1:8000/callback.html", scope="openid",
+        state="s1", code_challenge=pkce_challenge(verifier), code_challenge_method="S256")``.
+        Parameters left ``None`` are left out; ``params`` adds any others."""
+        if scope is not None and not isinstance(scope, str):
+            scope = " ".join(scope)
+        named = {
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "response_type": response_type,
+            "scope": scope,
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": code_challenge,
+            "code_challenge_method": code_challenge_method,
+            "prompt": prompt,
+            **params,
+        }
+        query = urlencode({k: v for k, v in named.items() if v is not None})
+        return f"{oauth2_url(self.base_url, 'authorize', self.state.realm(realm).name)}?{query}"
+
+    def login_page_url(self, goto: str, realm: str = "/") -> str:
+        """The mock's login page (``<context>/UI/Login``), which returns to ``goto`` after a login."""
+        return login_page_url(self.base_url, self.state.realm(realm).name, goto)
 
     # -- registries ---------------------------------------------------------------------------
 
@@ -117,7 +158,11 @@ class MockAS:
         """Register a client until the next reset (``secret=None`` makes a public client).
 
         Other settings: ``token_endpoint_auth_method``, ``access_token_lifetime``,
-        ``refresh_token_lifetime``, ``active``."""
+        ``refresh_token_lifetime``, ``active``, and for browser clients ``redirect_uris``,
+        ``pkce_required``, ``implied_consent``, ``post_logout_redirect_uris``, ``cors_origins``."""
+        for key in ("redirect_uris", "post_logout_redirect_uris", "cors_origins"):
+            if key in settings:
+                settings[key] = tuple(settings[key])
         return self.state.add_client(
             ClientConfig(
                 client_id=client_id,

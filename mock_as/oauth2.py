@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from . import grants, oidc, resource
+from . import authorize, grants, oidc, resource
 from .paths import OAUTH2, OAUTH2_ENDPOINTS, parse_oauth2_path
 from .protocol import Handler, Route, Surface, oauth2_error
 
@@ -23,6 +23,8 @@ HANDLERS: MappingProxyType[str, Handler] = MappingProxyType(
         "idtokeninfo": oidc.idtokeninfo,
         "openid-configuration": oidc.openid_configuration,
         "jwk_uri": oidc.jwk_uri,
+        "authorize": authorize.authorize,
+        "end_session": authorize.end_session,
     }
 )
 assert HANDLERS.keys() == OAUTH2_ENDPOINTS.keys(), "every /oauth2 path has a handler"

@@ -97,6 +97,7 @@ def make_id_token(x: Exchange, client: ClientConfig, user: UserConfig | None, ac
         "tokenType": "JWTToken",
         "iat": now,
     }
+    claims.update(x.state.codes.id_token_claims(access.auth_grant_id))  # nonce, auth_time, ops of a code
     for claim, value in oidc_claims(user.attributes, access.scopes).items():
         claims.setdefault(claim, value)
     return x.state.keys.current.encode(claims)
@@ -151,14 +152,14 @@ def openid_configuration(x: Exchange) -> Response:
     claims = sorted({"sub", "subname", *(claim for spec in SCOPE_CLAIMS.values() for claim, _ in spec)})
     body: dict[str, Any] = {
         "issuer": issuer,
-        "authorization_endpoint": f"{issuer}/authorize",
+        "authorization_endpoint": url("authorize"),
         "token_endpoint": url("access_token"),
         "userinfo_endpoint": url("userinfo"),
         "introspection_endpoint": url("introspect"),
         "revocation_endpoint": url("revoke"),
         "jwks_uri": url("jwk_uri"),
         "registration_endpoint": f"{issuer}/connect/register",
-        "end_session_endpoint": f"{issuer}/connect/endSession",
+        "end_session_endpoint": url("end_session"),
         "check_session_iframe": f"{issuer}/connect/checkSession",
         "device_authorization_endpoint": f"{issuer}/device/code",
         "pushed_authorization_request_endpoint": f"{issuer}/par",
@@ -173,7 +174,8 @@ def openid_configuration(x: Exchange) -> Response:
             "token id_token",
             "code token id_token",
         ],
-        "grant_types_supported": ["password", "refresh_token", "client_credentials"],
+        "grant_types_supported": ["password", "refresh_token", "client_credentials", "authorization_code"],
+        "code_challenge_methods_supported": ["plain", "S256"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [x.state.keys.current.alg],
         "token_endpoint_auth_methods_supported": [

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 OAUTH2 = "/oauth2/"
 JSON = "/json/"
@@ -25,13 +26,19 @@ OAUTH2_ENDPOINTS: Mapping[str, tuple[str, ...]] = {
     "idtokeninfo": ("idtokeninfo",),
     "openid-configuration": (".well-known", "openid-configuration"),
     "jwk_uri": ("connect", "jwk_uri"),
+    "authorize": ("authorize",),
+    "end_session": ("connect", "endSession"),
 }
 _OAUTH2_BY_SEGMENTS = {segments: name for name, segments in OAUTH2_ENDPOINTS.items()}
 
 # Resource name -> AM's REST resources below /json (after the realm part), reference am-journeys §1, §2.
 JSON_ENDPOINTS: tuple[str, ...] = ("authenticate", "sessions", "users", "serverinfo")
 
-ENDPOINT_NAMES: tuple[str, ...] = (*OAUTH2_ENDPOINTS, *JSON_ENDPOINTS)
+# The login page a browser without a session is sent to (AM's classic ``/UI/Login``, reference F3.5).
+UI = "/UI/"
+LOGIN_PAGE = "/UI/Login"
+
+ENDPOINT_NAMES: tuple[str, ...] = (*OAUTH2_ENDPOINTS, *JSON_ENDPOINTS, "login_page")
 """Every endpoint name a journal entry, a fault or a URL builder may use, surface by surface."""
 
 
@@ -123,6 +130,11 @@ def json_url(base_url: str, endpoint: str, realm: str = "/") -> str:
 def oauth2_url(base_url: str, endpoint: str, realm: str = "/") -> str:
     """The URL of an ``/oauth2`` endpoint in ``realm``, in the ``/realms/root`` form of AM's docs."""
     return f"{base_url.rstrip('/')}/oauth2{realm_path(realm)}/{'/'.join(OAUTH2_ENDPOINTS[endpoint])}"
+
+
+def login_page_url(base_url: str, realm: str, goto: str) -> str:
+    """The mock's login page for ``realm``, returning to ``goto`` after a successful login."""
+    return f"{base_url.rstrip('/')}{LOGIN_PAGE}?{urlencode({'realm': realm, 'goto': goto})}"
 
 
 def issuer_url(base_url: str, realm: str, issuer: str | None = None) -> str:

@@ -146,7 +146,14 @@ def _as(cls: type[Any], value: Any) -> Any:
         return value
     if isinstance(value, Mapping):
         data = dict(value)
-        for key in ("scopes", "default_scopes", "grant_types"):
+        for key in (
+            "scopes",
+            "default_scopes",
+            "grant_types",
+            "redirect_uris",
+            "post_logout_redirect_uris",
+            "cors_origins",
+        ):
             if key in data:
                 data[key] = tuple(data[key])
         return cls(**data)

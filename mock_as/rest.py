@@ -454,6 +454,8 @@ def sessions(x: Exchange) -> Response:
     )
     target = explicit or caller
     _note(x, tokenId="***" if target else None)
+    if x.args:  # the 1.x form names the token in the path: the journal must not show it
+        x.path = x.path[: x.path.rindex(x.args[0])] + "***"
     if action == "validate":  # needs no caller session (F2.2, F2.10-F2.13)
         if target is None:
             raise RestError(400, NO_TOKEN)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from . import cors, oauth2, rest
+from . import cors, loginpage, oauth2, rest
 from .errors import HTTPError, NotFound
 from .limits import oversize
 from .paths import normalise_realm
@@ -20,7 +20,7 @@ from .state import Call, State
 
 log = logging.getLogger("mock_as")
 
-SURFACES: tuple[Surface, ...] = (oauth2.SURFACE, rest.SURFACE)
+SURFACES: tuple[Surface, ...] = (oauth2.SURFACE, rest.SURFACE, loginpage.SURFACE)
 
 
 def surface_of(path: str) -> Surface | None:
@@ -69,7 +69,7 @@ def handle(
     state.record(
         Call(
             method=method,
-            path=path,
+            path=x.path,  # an endpoint may mask a secret the path carries
             endpoint=x.endpoint,
             realm=x.realm.name if x.realm is not None else None,
             params={} if too_big is not None else x.redacted_params(),

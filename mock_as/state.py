@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .clock import Clock
+from .codes import Codes
 from .config import ClientConfig, MockASConfig, RealmConfig, ServiceConfig, UserConfig
 from .errors import ConfigError
 from .faults import Faults
@@ -143,8 +144,8 @@ class Realm:
 class State:
     """Realms, clients, users, services and issued tokens, behind one lock, and its features:
     ``lockout`` (AM's login failure lockout), ``faults`` (the injected-fault queue), ``keys`` (the
-    signing key), ``formats`` (what clients hold for a token: an id or a JWT) and ``sessions`` (SSO
-    sessions).
+    signing key), ``formats`` (what clients hold for a token: an id or a JWT), ``sessions`` (SSO
+    sessions) and ``codes`` (authorization codes and saved consent).
 
     :param config: what to serve.
     :param clock: the clock that drives issuing and validation (a fresh one by default).
@@ -167,6 +168,7 @@ class State:
         self.keys = SigningKeys(self)  # a configured PEM is parsed here, so a bad one fails at start
         self.formats = TokenFormats(self)
         self.sessions = Sessions(self)
+        self.codes = Codes(self)
         self.reset()
 
     # -- set-up -------------------------------------------------------------------------------
@@ -205,6 +207,7 @@ class State:
             self.keys.reset()
             self.formats.reset()
             self.sessions.reset()
+            self.codes.reset()
 
     def reseed(self, seed: int) -> None:
         """Start again from another seed: new fake users, a new token sequence."""

@@ -637,7 +637,9 @@ def test_the_journal_records_rest_calls_with_secrets_masked(am):
     token = zero_page(am).json()["tokenId"]
     session_action(am, "getSessionInfo", json={"tokenId": token})
     requests.post(rest(am, "sessions"), params={"_action": "validate", "tokenId": token})
-    auth, info, validate = am.calls
+    requests.post(f"{rest(am, 'sessions')}/{token}", params={"_action": "validate"}, headers=V20)
+    auth, info, validate, by_path = am.calls
+    assert by_path.path == "/json/realms/root/sessions/***"
     assert (auth.endpoint, auth.username, auth.params["password"]) == ("authenticate", "demo", "***")
     assert info.endpoint == "sessions"
     assert info.params == {"_action": "getSessionInfo", "tokenId": "***"}

@@ -3,7 +3,7 @@
 // test gets a JSON-able answer from page.evaluate whatever the SDK did.
 //
 // Query parameters: baseUrl (the mock's base URL), timeout (ms), realmPath, tree, clientId,
-// redirectUri (default: callback.html beside this page), scope.
+// redirectUri (default: /callback.html on this origin, which the mock's sdkPublicClient registers), scope.
 import * as forgerock from "@forgerock/javascript-sdk";
 
 const { CallbackType, Config, FRAuth, FRUser, StepType, TokenManager, UserManager } = forgerock;
@@ -17,7 +17,7 @@ function settingsFromQuery() {
     realmPath: q.get("realmPath") || "root",
     tree: q.get("tree") || "Login",
     clientId: q.get("clientId") || "",
-    redirectUri: q.get("redirectUri") || new URL("callback.html", window.location.href).href,
+    redirectUri: q.get("redirectUri") || new URL("/callback.html", window.location.href).href,
     scope: q.get("scope") || "openid profile",
   };
 }
