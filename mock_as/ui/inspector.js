@@ -129,6 +129,12 @@
     return td;
   }
 
+  // A list shown one item a line.
+  function lines(items) {
+    const td = cell(items.length ? items.join("\n") : null, "lines");
+    return td;
+  }
+
   function countdown(until) {
     const td = document.createElement("td");
     if (until === null || until === undefined) {
@@ -217,7 +223,13 @@
       ["client id", "secret", "grants", "scopes", "redirect URIs"],
       data.clients,
       (c) =>
-        row([c.client_id, c.secret === null ? "(public)" : c.secret, c.grant_types, c.scopes, c.redirect_uris || []]),
+        row([
+          c.client_id,
+          c.secret === null ? "(public)" : c.secret,
+          c.grant_types,
+          c.scopes,
+          lines(c.redirect_uris || []),
+        ]),
       "no clients",
     );
     const users = table(
