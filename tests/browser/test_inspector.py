@@ -29,18 +29,24 @@ pytestmark = pytest.mark.mock_as(
 
 @pytest.fixture
 def inspector(page, mock_as):
-    """The inspector open at 1280x800, its first refresh done; fails the test on a dialog or a script error."""
+    """The inspector open at 1280x800, its first refresh done; fails the test on a dialog, a script
+    error or a request outside the control API."""
     from playwright.sync_api import expect
 
     problems: list[str] = []
     page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
+    elsewhere: list[str] = []
+    page.on(
+        "request", lambda r: None if r.url.startswith(mock_as.control_url + "/") else elsewhere.append(r.url)
+    )
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(mock_as.control_url + "/ui")
     expect(page.locator("body[data-refreshed]")).to_have_count(1)
     yield page
     assert problems == []
+    assert elsewhere == []  # everything the page loads or does goes through the control API
 
 
 def _screenshot(page, tmp_path: Path) -> None:
