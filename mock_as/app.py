@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -17,6 +16,7 @@ from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
 from . import inspector  # noqa: F401 - its routes (the page at /__mock_as__/ui) join the control API
+from .browser import NOSNIFF
 from .config import MockASConfig, make_config
 from .control import control_api
 from .control_sessions import sessions_api
@@ -27,6 +27,8 @@ from .state import State
 
 EXTENSION = "mock_as"
 DROP = "drop"
+WAIT = "mock_as.wait"
+"""The WSGI environ key of a server's ``wait(seconds)`` for fault delays."""
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -59,6 +61,11 @@ def create_app(config: MockASConfig | None = None, *, state: State | None = None
         body = {"code": code, "reason": e.name, "message": e.name}
         return Response(json.dumps(body, separators=(",", ":")), code, content_type="application/json")
 
+    @app.after_request
+    def nosniff(response: Response) -> Response:
+        response.headers.setdefault(*NOSNIFF)
+        return response
+
     app.register_blueprint(control_api)
     app.register_blueprint(sessions_api)
     app.wsgi_app = am_front(state, app.wsgi_app)  # type: ignore[method-assign,assignment]
@@ -86,10 +93,12 @@ def am_front(state: State, fallback: WSGIApp) -> WSGIApp:
             external_base(environ, ctx),
         )
         if answer.delay > 0:
-            time.sleep(answer.delay)
+            # The server's own wait when it gives one (it keeps its workers free meanwhile), else
+            # one that ends early when the faults are cleared.
+            environ.get(WAIT, state.faults.wait)(answer.delay)
         if answer.action == DROP:  # an injected fault: no answer at all
             _abort(environ)
-        headers = [*answer.headers, ("Content-Length", str(len(answer.body)))]
+        headers = [*answer.headers, NOSNIFF, ("Content-Length", str(len(answer.body)))]
         start_response(f"{answer.status} {reason_phrase(answer.status)}", headers)
         return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [answer.body]
 

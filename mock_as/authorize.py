@@ -169,10 +169,15 @@ def _authorize(r: _Request, sent_uri: str | None) -> Response:
     if challenge is None and client.pkce_required:
         raise r.error("invalid_request", "Missing parameter, 'code_challenge'")
 
+    max_age = _max_age(r)
     session = realm_session(x)
     if session is not None and "login" in prompt:
         x.state.sessions.end(session.token_id)  # F3.3: prompt=login forces a new login
         session = None
+    if session is not None and max_age is not None and x.now - session.created > max_age:
+        if "none" in prompt:  # F3.3: too old a login must be repeated, which prompt=none forbids
+            raise r.error("login_required", "The request requires login.")
+        return _to_login(x, params)
     if session is None:
         if "none" in prompt:
             raise r.error(
@@ -196,7 +201,9 @@ def _authorize(r: _Request, sent_uri: str | None) -> Response:
     ):
         if "none" in prompt:
             raise r.error("consent_required", "The request requires consent.")
-        return Response(200, page_headers(), consent_page(client.client_id, scopes, params, session.token_id))
+        back = urlsplit(r.redirect_uri)  # the decision's answer redirects there
+        headers = page_headers(form_targets=(f"{back.scheme}://{back.netloc}",))
+        return Response(200, headers, consent_page(client.client_id, scopes, params, session.token_id))
 
     code = x.state.codes.issue(
         realm=realm.name,
@@ -218,6 +225,16 @@ def _authorize(r: _Request, sent_uri: str | None) -> Response:
     pairs.append(("client_id", client.client_id))
     location = _with_query(r.redirect_uri, pairs)
     return Response(302, (("Location", location), ("Cache-Control", "no-store")), b"")
+
+
+def _max_age(r: _Request) -> int | None:
+    """The request's ``max_age`` in seconds: a non-negative integer, or ``None`` when absent."""
+    raw = r.params.get("max_age")
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
+        raise r.error("invalid_request", "Invalid value for max_age")
+    return int(raw)
 
 
 def _to_login(x: Exchange, params: Mapping[str, str]) -> Response:

@@ -52,6 +52,34 @@ def main() -> None:
     help="TOML file of realms, clients, users, services and lifetimes.",
 )
 @click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True, help="Worker threads.")
+@click.option(
+    "--control-host",
+    "control_hosts",
+    multiple=True,
+    envvar="MOCK_AS_CONTROL_HOSTS",
+    help="A Host name (or name:port, or *) the control API answers besides loopback ones; repeatable. "
+    "Env: MOCK_AS_CONTROL_HOSTS (space-separated).",
+)
+@click.option(
+    "--control-origin",
+    "control_origins",
+    multiple=True,
+    envvar="MOCK_AS_CONTROL_ORIGINS",
+    help="A browser origin (http://localhost:3000, or *) that may call the control API; repeatable. "
+    "Env: MOCK_AS_CONTROL_ORIGINS (space-separated).",
+)
+@click.option(
+    "--fault-documents",
+    is_flag=True,
+    default=None,
+    help="Let faults serve HTML and other types browsers render (sent with a script-blocking CSP).",
+)
+@click.option(
+    "--max-tokens",
+    type=click.IntRange(1),
+    default=None,
+    help=f"Live tokens kept; the oldest go first.  [default: {DEFAULTS.max_tokens:,}]",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only the base URL.")
 def serve(
     host: str,
@@ -61,12 +89,24 @@ def serve(
     users: int | None,
     config_file: str | None,
     threads: int,
+    control_hosts: tuple[str, ...],
+    control_origins: tuple[str, ...],
+    fault_documents: bool | None,
+    max_tokens: int | None,
     quiet: bool,
 ) -> None:
     """Serve the mock until Ctrl-C or SIGTERM."""
     from .state import State
 
     overrides: dict[str, Any] = {"host": host, "port": port}
+    if control_hosts:
+        overrides["control_hosts"] = tuple(control_hosts)
+    if control_origins:
+        overrides["control_origins"] = tuple(control_origins)
+    if fault_documents:
+        overrides["fault_documents"] = True
+    if max_tokens is not None:
+        overrides["max_tokens"] = max_tokens
     if context_path is not None:
         overrides["context_path"] = "/" + context_path.strip("/") if context_path.strip("/") else ""
     if seed is not None:

@@ -22,6 +22,8 @@ SigningAlg = Literal["RS256", "ES256"]
 
 DEFAULT_BASE_URL = "https://openam.example.com:8443/openam"
 DEFAULT_CONTEXT_PATH = "/openam"
+DEFAULT_MAX_TOKENS = 1_000_000
+"""The live tokens a mock keeps by default (about 600 bytes each: some 600 MB at the cap)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,7 +90,8 @@ class ServiceConfig:
     :param name: e.g. ``ldapService``, ``Example``.
     :param kind: ``chain`` or ``tree``; informational, both behave alike here.
     :param users: the usernames it can authenticate; ``None`` means every user of the realm.
-    :param fail: it fails every login (a broken or interactive service).
+    :param fail: it cannot finish with a name and a password alone (an interactive service): AM's
+        token endpoint answers ``server_error`` "Internal Server Error (500) - Missing requirements".
     """
 
     name: str
@@ -105,12 +108,19 @@ class LockoutConfig:
     :param failure_count: failures within the interval that lock the account.
     :param interval_minutes: the window failures are counted in.
     :param duration_minutes: how long the lock lasts; 0 locks until an administrator unlocks.
+    :param warn_after: "Warn User After N Failures": from this many failures on, a tree's failed REST
+        login says how many are left before the lock (0, AM's default, never warns).
     """
 
     enabled: bool = False
     failure_count: int = 5
     interval_minutes: float = 300
     duration_minutes: float = 0
+    warn_after: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.warn_after, bool) or not isinstance(self.warn_after, int) or self.warn_after < 0:
+            raise ConfigError(f"lockout.warn_after: expected a whole number >= 0, got {self.warn_after!r}")
 
 
 def _default_services() -> tuple[ServiceConfig, ...]:
@@ -247,6 +257,15 @@ class MockASConfig:
     :param cookie_name: AM's SSO session cookie (and the header named after it).
     :param cors_origins: browser origins allowed to call AM's endpoints with credentials, besides
         every loopback origin (``http://127.0.0.1:*``, ``http://localhost:*``), which always are.
+    :param control_hosts: ``Host`` names (``name`` or ``name:port``; ``*`` for any) the control API
+        answers besides loopback ones (``localhost``, 127.0.0.0/8, ``::1``): a container's service
+        name, a shared CI host. Binding another address does not add it.
+    :param control_origins: browser origins (``http://localhost:3000``; ``*`` for any) that may call
+        the control API; by default only the mock's own pages may.
+    :param fault_documents: let a fault serve a type a browser renders as a page (``text/html``,
+        XML, SVG, PDF); it is then sent with a ``Content-Security-Policy`` that blocks scripts.
+    :param max_tokens: the most live tokens kept; beyond it the oldest go first (and then answer as
+        unknown tokens). ``None``: no cap.
     """
 
     seed: int | None = None
@@ -263,6 +282,10 @@ class MockASConfig:
     signing_alg: SigningAlg | None = None
     cookie_name: str = "iPlanetDirectoryPro"
     cors_origins: tuple[str, ...] = ()
+    control_hosts: tuple[str, ...] = ()
+    control_origins: tuple[str, ...] = ()
+    fault_documents: bool = False
+    max_tokens: int | None = DEFAULT_MAX_TOKENS
 
 
 def make_config(config: MockASConfig | None = None, **settings: Any) -> MockASConfig:

@@ -28,8 +28,11 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from . import __version__
 from .config import ClientConfig, LockoutConfig, RealmConfig, UserConfig
 from .configfile import _build, _convert
+from .control_guard import cors, guard, too_deep
 from .errors import ConfigError, json_body
 from .faults import Fault, Faults
+from .journal import PageError
+from .journal import page as journal_page
 from .lockout import Lockout
 from .paths import CONTROL_PREFIX, ENDPOINT_NAMES, context_prefix, external_base
 
@@ -40,6 +43,8 @@ PREFIX = CONTROL_PREFIX
 log = logging.getLogger("mock_as")
 
 control_api = Blueprint("mock_as_control", __name__, url_prefix=PREFIX)
+control_api.before_app_request(guard)  # first: a refused request reaches nothing else
+control_api.after_app_request(cors)
 
 # Realm fields that are registries or identity, not provider settings.
 NOT_SETTINGS = frozenset({"name", "clients", "users", "services", "fake_users"})
@@ -125,13 +130,15 @@ def _integer(text: str) -> int:
 
 
 def _body() -> dict[str, Any]:
-    """The JSON object sent (any content type: curl's ``-d`` is fine); no body at all is ``{}``.
+    """The JSON object sent (as ``application/json``, see :mod:`.control_guard`); no body is ``{}``.
 
     Strict JSON: ``NaN`` and ``Infinity`` are refused, numbers must fit a 64-bit float, and text
     must be Unicode (no lone surrogate escapes), so whatever is stored can be answered as JSON."""
     raw = request.get_data(cache=True)
     if not raw:
         return {}
+    if too_deep(raw):
+        raise _bad("the body is not valid JSON for this API: it nests too deeply")
     try:
         data = json.loads(raw, parse_constant=_not_json, parse_float=_finite, parse_int=_integer)
         json.dumps(data, ensure_ascii=False).encode("utf-8")
@@ -611,17 +618,27 @@ def delete_fault(fault_id: int) -> FlaskResponse:
 @control_api.get("/journal")
 def journal() -> FlaskResponse:
     """The requests AM's surface received since the last reset, oldest first, secrets redacted;
-    ``endpoint`` (one of AM's endpoint names) and ``grant_type`` narrow it."""
+    ``endpoint`` (one of AM's endpoint names) and ``grant_type`` narrow it, ``limit`` and ``after``
+    page it (see :mod:`.journal`)."""
     endpoint = request.args.get("endpoint")
     if endpoint is not None and endpoint not in ENDPOINT_NAMES:
         raise _bad(f"endpoint: {endpoint!r} is not one of {', '.join(ENDPOINT_NAMES)}")
     grant_type = request.args.get("grant_type")
-    calls = [
-        c
-        for c in list(_state().journal)
-        if (endpoint is None or c.endpoint == endpoint) and (grant_type is None or c.grant_type == grant_type)
-    ]
-    return _reply([call_json(c) for c in calls])
+
+    def keep(c: Call) -> bool:
+        return (endpoint is None or c.endpoint == endpoint) and (
+            grant_type is None or c.grant_type == grant_type
+        )
+
+    first, calls = _state().journal_since()
+    try:
+        body, headers = journal_page(first, calls, keep, call_json, request.args, request.base_url)
+    except PageError as e:
+        raise _bad(str(e)) from None
+    response = _reply(None, 200, headers)
+    response.set_data(body)
+    response.content_type = "application/json"
+    return response
 
 
 # -- the description ----------------------------------------------------------------------------

@@ -121,9 +121,20 @@ def open_session() -> FlaskResponse:
             raise _Problem(400, "invalid_request", f"{key}: expected a string")
     if not data.get("username"):
         raise _Problem(400, "invalid_request", "username: required")
-    login = _handle().login(
-        data["username"], data.get("realm", "/"), password=data.get("password"), service=data.get("service")
-    )
+    state = _state()
+    try:
+        where = state.realm(data.get("realm", "/"))
+    except ConfigError:
+        raise _Problem(404, "not_found", f"no realm {data.get('realm')!r}") from None
+    if data["username"] not in where.users:
+        raise _Problem(404, "not_found", f"no user {data['username']!r} in realm {where.name!r}")
+    service = data.get("service")
+    if service is not None and service not in where.services:
+        raise _Problem(404, "not_found", f"no authentication service {service!r} in realm {where.name!r}")
+    try:
+        login = _handle().login(data["username"], where.name, password=data.get("password"), service=service)
+    except ConfigError as e:  # the password check failed
+        raise _Problem(401, "access_denied", str(e)) from None
     body = session_json(login.session)
     body["cookie"] = {"name": login.cookie_name, "value": login.token_id}
     return _reply(body, 201)

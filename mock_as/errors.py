@@ -70,10 +70,14 @@ class HTTPError(Exception):
 class OAuthError(HTTPError):
     """An error AM answers with: ``{"error_description": …, "error": …}`` and a status (RFC 6749 §5.2).
 
-    AM serialises its error map from a hash map, so ``error_description`` comes first on the wire.
+    AM serialises its error map from a hash map, so ``error_description`` comes first on the wire,
+    then ``state`` where the endpoint echoes it (:attr:`state`), then ``error`` (reference §5).
+    ``echoes_state`` is false for the errors AM builds without the request (a Restlet server error).
     """
 
     base_headers = NO_STORE
+    echoes_state = True
+    state: str | None = None
 
     def __init__(
         self,
@@ -93,8 +97,34 @@ class OAuthError(HTTPError):
         return self.error
 
     def body(self) -> bytes:
-        """The JSON body, in AM's key order."""
+        """The JSON body, in AM's key order; ``state`` only when set and not empty."""
+        if self.state:
+            return json_body(
+                {"error_description": self.description, "state": self.state, "error": self.error}
+            )
         return json_body({"error_description": self.description, "error": self.error})
+
+    def echo(self, state: str | None) -> OAuthError:
+        """This error with the request's ``state`` echoed, where AM echoes it (reference §5)."""
+        if self.echoes_state:
+            self.state = state
+        return self
+
+    def unfiltered(self) -> OAuthError:
+        """This error as an endpoint without AM's OAuth2Filter sends it: no ``Cache-Control`` or
+        ``Pragma`` (tokeninfo, introspect, revoke, userinfo … reference §4)."""
+        self.base_headers = JSON_TYPE
+        return self
+
+
+class RestletServerError(OAuthError):
+    """AM's ``server_error`` for an exception its OAuth2 code did not raise itself: status 400, the
+    Restlet status text as the description, never a ``state`` (reference §5, §6)."""
+
+    echoes_state = False
+
+    def __init__(self, description: str) -> None:
+        super().__init__("server_error", description, 400)
 
 
 class RestError(HTTPError):
@@ -157,6 +187,13 @@ def basic_challenge(realm: str) -> tuple[str, str]:
 
 
 INVALID_GRANT = "The provided access grant is invalid, expired, or revoked."
+REFRESH_INVALID_GRANT = "grant is invalid"
+# Restlet's status text for a 500 (``Status.toString``): what AM's token endpoint says when the login
+# throws (an unknown ``auth_chain``) or asks for more than a name and a password (reference §5, §6).
+RESTLET_500 = "Internal Server Error (500)"
+LOGIN_FAILED_UNEXPECTEDLY = f"{RESTLET_500} - The server encountered an unexpected condition which prevented it from fulfilling the request"
+MISSING_REQUIREMENTS = f"{RESTLET_500} - Missing requirements"
+INVALID_TOKEN = "The access token provided is expired, revoked, malformed, or invalid for other reasons."
 CLIENT_AUTH_FAILED = "Client authentication failed"
 
 
@@ -186,8 +223,11 @@ def unauthorized_client(
 
 
 def invalid_token() -> OAuthError:
-    return OAuthError(
-        "invalid_token",
-        "The access token provided is expired, revoked, malformed, or invalid for other reasons.",
-        401,
-    )
+    """The 401 of tokeninfo and userinfo for a missing, unknown, expired or revoked token; AM sends
+    no ``WWW-Authenticate`` with it (reference §9.1, §9.4)."""
+    return OAuthError("invalid_token", INVALID_TOKEN, 401)
+
+
+def bad_request(description: str) -> OAuthError:
+    """AM's ``BadRequestException``: 400 ``bad_request`` (idtokeninfo, endSession; reference §9.6)."""
+    return OAuthError("bad_request", description)

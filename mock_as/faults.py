@@ -25,13 +25,15 @@ timeout, as it would on a socket.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .browser import NO_SCRIPT, renders_as_document
 from .errors import (
     CLIENT_AUTH_FAILED,
     INVALID_GRANT,
@@ -50,6 +52,9 @@ if TYPE_CHECKING:
 
 DROP = "drop"
 MAX_DELAY = 300.0
+MAX_FAULTS = 1000
+"""The most faults the queue holds, spent ones included: the oldest spent ones make room for new
+ones, and with that many still live a new one is refused."""
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
 # Endpoints a resource server calls with a bearer token: their 401 is invalid_token, not invalid_client.
@@ -283,13 +288,13 @@ class Fault:
         if self.retry_after is not None:
             extra = (("Retry-After", str(self.retry_after)),)
         if self.empty:
-            return Response(status, (("Content-Type", self.content_type or JSON), *extra), b"")
+            return Response(status, _typed(self.content_type or JSON, extra), b"")
         if self.malformed:
             payload = _MALFORMED_OK if status < 400 else _MALFORMED_ERROR
-            return Response(status, (("Content-Type", self.content_type or JSON), *extra), payload)
+            return Response(status, _typed(self.content_type or JSON, extra), payload)
         if self.body is not None:
             payload, media = _encode(self.body)
-            return Response(status, (("Content-Type", self.content_type or media), *extra), payload)
+            return Response(status, _typed(self.content_type or media, extra), payload)
         if x.endpoint in JSON_ENDPOINTS:  # AM's REST resources answer in CREST's shape
             raise RestError(status, self.description or reason_phrase(status), headers=extra)
         error, description = default_error(status, x.endpoint)
@@ -303,6 +308,13 @@ class Fault:
             realm = x.realm.name if x.realm is not None else "/"
             extra = (basic_challenge(realm), *extra)
         raise OAuthError(error, description, status, extra)
+
+
+def _typed(content_type: str, extra: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The headers of a body a fault chose: its type, and for a document no script at all."""
+    if renders_as_document(content_type):
+        return (("Content-Type", content_type), NO_SCRIPT, *extra)
+    return (("Content-Type", content_type), *extra)
 
 
 def _encode(body: str | bytes | dict[str, Any] | list[Any]) -> tuple[bytes, str]:
@@ -324,56 +336,121 @@ def _sent_basic(x: Exchange) -> bool:
 
 
 class Faults:
-    """The queue of faults: ``state.faults``, reset with the state."""
+    """The queue of faults: ``state.faults``, reset with the state.
 
-    def __init__(self) -> None:
+    Live faults are kept per endpoint in tuples that are replaced, never changed, so a request reads
+    them without the lock and takes it only to fire the one it matched. Spent faults leave that
+    index at once and stay listed (:meth:`all`) until :data:`MAX_FAULTS` needs their room.
+
+    :param allow_documents: whether a fault may send a type a browser renders as a page
+        (:attr:`~mock_as.config.MockASConfig.fault_documents`), asked on each :meth:`add`.
+    """
+
+    def __init__(self, allow_documents: Callable[[], bool] = lambda: False) -> None:
         self._lock = threading.Lock()
-        self._faults: list[Fault] = []
+        self._allow_documents = allow_documents
+        self._faults: dict[int, Fault] = {}  # by id, oldest first, spent ones included
+        self._live: dict[str | None, tuple[Fault, ...]] = {}  # endpoint (None: any) -> live faults
         self._next_id = 1
+        self._wake = threading.Event()
 
     def reset(self) -> None:
-        """Empty the queue and restart the ids at 1."""
+        """Empty the queue and restart the ids at 1; pending delays end now."""
         with self._lock:
-            self._faults = []
+            self._faults = {}
+            self._live = {}
             self._next_id = 1
+        self.wake()
 
     def add(self, fault: Fault) -> Fault:
-        """Queue ``fault`` behind the others; it gets the next id."""
+        """Queue ``fault`` behind the others; it gets the next id. :class:`ConfigError` for a
+        document type without the setting that allows one, or with :data:`MAX_FAULTS` live."""
+        if renders_as_document(fault.content_type) and not self._allow_documents():
+            raise ConfigError(
+                f"content_type: {fault.content_type!r} is rendered by browsers as a page, which could "
+                "run script in the mock's origin; send text/plain or JSON, or allow documents with "
+                "the fault_documents setting (--fault-documents)"
+            )
         with self._lock:
+            if len(self._faults) >= MAX_FAULTS:
+                spent = next((i for i, f in self._faults.items() if not f.active), None)
+                if spent is None:
+                    raise ConfigError(f"at most {MAX_FAULTS} faults can wait at once; clear some first")
+                del self._faults[spent]
             fault.id = self._next_id
             self._next_id += 1
-            self._faults.append(fault)
+            self._faults[fault.id] = fault
+            key = fault.endpoint
+            self._live = {**self._live, key: (*self._live.get(key, ()), fault)}
         return fault
+
+    def _unindex(self, fault: Fault) -> None:
+        """Take ``fault`` out of the live index (with the lock held)."""
+        key = fault.endpoint
+        kept = tuple(f for f in self._live.get(key, ()) if f is not fault)
+        live = dict(self._live)
+        if kept:
+            live[key] = kept
+        else:
+            live.pop(key, None)
+        self._live = live
 
     def remove(self, fault_id: int) -> bool:
         """Take the fault with that id out of the queue; ``False`` if there is none."""
         with self._lock:
-            kept = [f for f in self._faults if f.id != fault_id]
-            found = len(kept) != len(self._faults)
-            self._faults = kept
-        return found
+            fault = self._faults.pop(fault_id, None)
+            if fault is not None:
+                self._unindex(fault)
+        return fault is not None
 
     def clear(self) -> None:
-        """Take every fault out of the queue."""
+        """Take every fault out of the queue; pending delays end now."""
         with self._lock:
-            self._faults = []
+            self._faults = {}
+            self._live = {}
+        self.wake()
 
     def all(self) -> list[Fault]:
-        """Every fault since the last reset or clear, spent ones (``remaining == 0``) included."""
+        """Every fault since the last reset or clear, spent ones (``remaining == 0``) included
+        (the oldest spent ones leave when :data:`MAX_FAULTS` is reached)."""
         with self._lock:
-            return list(self._faults)
+            return list(self._faults.values())
 
     def get(self, fault_id: int) -> Fault | None:
         """The fault with that id, or ``None``."""
-        with self._lock:
-            return next((f for f in self._faults if f.id == fault_id), None)
+        return self._faults.get(fault_id)
+
+    def _candidates(self, endpoint: str | None) -> Iterator[Fault]:
+        live = self._live  # one snapshot: replaced, never changed
+        if not live:
+            return iter(())
+        named = live.get(endpoint, ()) if endpoint is not None else ()
+        anyone = live.get(None, ())
+        if not named or not anyone:
+            return iter(named or anyone)
+        return heapq.merge(named, anyone, key=lambda f: f.id)
 
     def take(self, x: Exchange) -> Response | None:
         """The hook the endpoints call once the realm is known: the first live fault matching ``x``
         fires (``None`` when none does, or when it only delays)."""
+        for fault in self._candidates(x.endpoint):
+            if not fault.matches(x):
+                continue
+            with self._lock:
+                if not fault.active or self._faults.get(fault.id) is not fault:
+                    continue  # spent or removed meanwhile
+                fault.fired += 1
+                if not fault.active:
+                    self._unindex(fault)
+            return fault.answer(x)
+        return None
+
+    def wake(self) -> None:
+        """End every pending :meth:`wait` now (faults cleared, the state reset, a server stopping)."""
         with self._lock:
-            chosen = next((f for f in self._faults if f.active and f.matches(x)), None)
-            if chosen is None:
-                return None
-            chosen.fired += 1
-        return chosen.answer(x)
+            event, self._wake = self._wake, threading.Event()
+        event.set()
+
+    def wait(self, seconds: float) -> bool:
+        """Wait out a fault's delay, or less if :meth:`wake` comes first (then ``True``)."""
+        return self._wake.wait(seconds) if seconds > 0 else False

@@ -2,23 +2,38 @@
 client_credentials.
 
 Each handler follows AM's order of checks: client authentication, the client's allowed grant types,
-the request's own parameters, the resource owner, then scopes (reference §2, §3, §5, §7, §8).
+the request's own parameters, the resource owner, then scopes (reference §2, §3, §5, §7, §8); the
+refresh grant reads its ``refresh_token`` before it authenticates the client (§8). Every error a grant
+raises echoes the request's ``state`` (§5), and granted scopes come out in the order of the Java set
+AM holds them in (§7.1, :mod:`~mock_as.javaset`).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .codegrant import authorization_code_grant
 from .errors import (
+    LOGIN_FAILED_UNEXPECTEDLY,
+    MISSING_REQUIREMENTS,
     NO_STORE,
+    REFRESH_INVALID_GRANT,
     OAuthError,
+    RestletServerError,
     invalid_grant,
     invalid_request,
     invalid_scope,
+    method_not_allowed,
     unauthorized_client,
+)
+from .javaset import (
+    default_scope_order,
+    granted_scope_order,
+    invalid_scope_description,
+    refresh_scope_order,
 )
 from .login import Outcome, check_password
 from .oidc import make_id_token
@@ -29,7 +44,8 @@ if TYPE_CHECKING:
     from .protocol import Exchange
     from .state import Realm, Token
 
-PASSWORD_RESET_MESSAGE = "Password must be reset. Please navigate to <Password Reset URL>."
+# The stock LDAP module's text (amAuthLDAP.properties ``PasswordReset``, reference §5).
+PASSWORD_RESET_MESSAGE = "Password must be reset."
 MODULE_MESSAGES = {"inactive": "User is not Active", "locked": "User Locked Out."}
 
 
@@ -40,22 +56,23 @@ def split_scope(raw: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(raw.split()))
 
 
-def _scope_list(scopes: list[str] | tuple[str, ...]) -> str:
-    # AM prints the offending scopes as a Java set: [a, b]
-    return "[" + ", ".join(scopes) + "]"
-
-
 def validate_scopes(client: ClientConfig, raw: str | None) -> tuple[str, ...]:
-    """AM's default scope validator: any scope outside the allowed set rejects the request whole."""
+    """AM's default scope validator: any scope outside the allowed set rejects the request whole.
+    Granted scopes are in ``HashSet`` order, default scopes in ``TreeSet`` order (reference §7.1)."""
     requested = split_scope(raw)
     if not requested:
         if not client.default_scopes:
             raise invalid_scope("No scope requested and no default scope configured")
-        return tuple(client.default_scopes)
-    bad = [s for s in requested if s not in client.scopes]
-    if bad:
-        raise invalid_scope(f"Unknown/invalid scope(s): {_scope_list(bad)}")
-    return requested
+        return tuple(default_scope_order(client.default_scopes))
+    if any(s not in client.scopes for s in requested):
+        raise invalid_scope(invalid_scope_description(" ".join(requested), client.scopes))
+    return granted_order(tuple(client.scopes), requested)
+
+
+@functools.lru_cache(maxsize=4096)
+def granted_order(allowed: tuple[str, ...], requested: tuple[str, ...]) -> tuple[str, ...]:
+    """:func:`~mock_as.javaset.granted_scope_order`, remembered: the token path asks it every time."""
+    return tuple(granted_scope_order(allowed, requested))
 
 
 def require_grant(client: ClientConfig, grant_type: str) -> None:
@@ -99,9 +116,12 @@ def authenticate_owner(x: Exchange) -> UserConfig:
         raise invalid_request("Missing parameter, 'password'")
     service = realm.services.get(choose_service(x))
     if service is None:
-        # AM fails the login with an AuthLoginException, which its token endpoint turns into a
-        # server_error carrying status 400 (reference §5, §6).
-        raise OAuthError("server_error", "Authentication service not found")
+        # The login throws; AM's token endpoint answers Restlet's 500 text as a 400 server_error
+        # without state (reference §5, §6).
+        raise RestletServerError(LOGIN_FAILED_UNEXPECTEDLY)
+    if service.fail:
+        # A service that asks for more than a name and a password (reference §6).
+        raise RestletServerError(MISSING_REQUIREMENTS)
     result = check_password(x.state, realm, service, username, password, x.now)
     user = result.user
     if result.outcome is Outcome.BAD_CREDENTIALS or user is None:
@@ -199,29 +219,31 @@ def password_grant(x: Exchange) -> Response:
 
 
 def refresh_grant(x: Exchange) -> Response:
-    """Refresh (RFC 6749 §6) with AM's rotation: the old refresh token stops working."""
-    client = x.authenticate_client()
-    require_grant(client, "refresh_token")
+    """Refresh (RFC 6749 §6) with AM's rotation: the old refresh token stops working.
+
+    AM's order (reference §8): ``refresh_token`` present, client authentication, lookup (an unknown,
+    rotated, other-realm token or one that is not a refresh token is ``grant is invalid``), same client
+    (ignoring case), not expired, scope. Without ``scope`` the original scopes come back sorted."""
     presented = x.param("refresh_token")
     if not presented:
         raise invalid_request("Missing parameter, 'refresh_token'")
+    client = x.authenticate_client()
+    require_grant(client, "refresh_token")
     realm = x.realm
     assert realm is not None
     state = x.state
     with state.lock:
         old = state.tokens.get(state.formats.resolve(presented))
         if old is None or old.kind != "refresh_token" or old.realm != realm.name:
-            raise invalid_request("RefreshToken does not exist")
-        if old.client_id != client.client_id:
+            raise invalid_grant(REFRESH_INVALID_GRANT)
+        if old.client_id.lower() != client.client_id.lower():
             raise invalid_request("Token was issued to a different client")
         if old.expired(x.now):
-            raise invalid_grant("grant is invalid")
+            raise invalid_grant(REFRESH_INVALID_GRANT)
         requested = split_scope(x.param("scope"))
-        if requested:
-            broader = [s for s in requested if s not in old.scopes]
-            if broader:
-                raise invalid_scope(f"Unknown/invalid scope(s): {_scope_list(broader)}")
-        scopes = requested or old.scopes
+        if any(s not in old.scopes for s in requested):
+            raise invalid_scope(invalid_scope_description(" ".join(requested), old.scopes))
+        scopes = tuple(refresh_scope_order(old.scopes, " ".join(requested)))
         rotate = realm.config.issue_refresh_token_on_refresh
         if rotate:
             state.tokens.pop(old.id, None)
@@ -230,7 +252,7 @@ def refresh_grant(x: Exchange) -> Response:
         client,
         username=old.username,
         scopes=scopes,
-        grant_type=old.grant_type,
+        grant_type="refresh_token",  # the grant that minted them, as AM records it (reference §8)
         refresh=rotate,
         auth_grant_id=old.auth_grant_id,
         user=realm.users.get(old.username),
@@ -264,7 +286,11 @@ GRANT_HANDLERS: dict[str, Callable[[Exchange], Response]] = {
 
 
 def access_token(x: Exchange) -> Response:
-    """``/oauth2/access_token``: AM's TokenEndpointFilter, then the grant handler (reference §2)."""
+    """``/oauth2/access_token``: AM's TokenEndpointFilter, then the grant handler (reference §2).
+
+    The filter's 405 lists no ``Allow`` header; every error of a grant echoes ``state`` (§5)."""
+    if x.method != "POST":
+        raise method_not_allowed(x.method, "POST", allow_header=False)
     x.require_form_post()
     grant_type = x.param("grant_type")
     if not grant_type:
@@ -272,4 +298,7 @@ def access_token(x: Exchange) -> Response:
     handler = GRANT_HANDLERS.get(grant_type)
     if handler is None:
         raise OAuthError("unsupported_grant_type", "Grant type is not supported")
-    return handler(x)
+    try:
+        return handler(x)
+    except OAuthError as e:
+        raise e.echo(x.param("state")) from None

@@ -42,7 +42,8 @@ class MockAS:
 
     def url_for(self, endpoint: str = "access_token", realm: str = "/") -> str:
         """The URL of ``endpoint`` (``access_token``, ``tokeninfo``, ``introspect``, ``revoke``,
-        ``userinfo``, ``idtokeninfo``, ``openid-configuration``, ``jwk_uri``) in ``realm``."""
+        ``userinfo``, ``idtokeninfo``, ``openid-configuration``, ``jwk_uri``, ``authorize``,
+        ``endSession``) in ``realm``."""
         if endpoint not in OAUTH2_ENDPOINTS:
             raise ValueError(f"unknown endpoint {endpoint!r}; known: {sorted(OAUTH2_ENDPOINTS)}")
         return oauth2_url(self.base_url, endpoint, realm)

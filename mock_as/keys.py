@@ -8,13 +8,17 @@ state is built or reconfigured, and cached per seed; no request ever touches key
   deterministically from a hash stream of the seed.
 * ``ES256`` uses a P-256 key whose scalar is a hash of the seed.
 
-The ``kid`` is the key's RFC 7638 thumbprint, so it changes exactly when the key does.
+The ``kid`` is the key's RFC 7638 thumbprint, so it changes exactly when the key does. The JWK also
+carries a self-signed certificate of the key (``x5c``) and its SHA-1 thumbprint (``x5t``), as AM's
+key sets do; the certificate is built from the key alone with deterministic signatures, so the same
+seed always gives the same certificate.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import hashlib
 import json
 import math
@@ -25,10 +29,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from cryptography.x509.oid import NameOID
 
 from .errors import ConfigError
 
@@ -145,7 +151,7 @@ class SigningKey:
     alg: str
     kid: str
     private_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
-    jwk: Mapping[str, str]
+    jwk: Mapping[str, Any]
 
     def sign(self, data: bytes) -> bytes:
         """The JWS signature of ``data`` (RFC 7518 §3.3, §3.4)."""
@@ -202,12 +208,41 @@ class SigningKey:
             return None
         return claims if isinstance(claims, dict) else None
 
-    def jwks(self) -> dict[str, list[Mapping[str, str]]]:
+    def jwks(self) -> dict[str, list[Mapping[str, Any]]]:
         """The JWK Set AM publishes at ``/oauth2/connect/jwk_uri``."""
         return {"keys": [self.jwk]}
 
 
-def _public_jwk(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, alg: str) -> dict[str, str]:
+# The certificate's fixed validity: nothing about it may depend on when the mock started.
+_CERT_NOT_BEFORE = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+_CERT_NOT_AFTER = datetime.datetime(2120, 1, 1, tzinfo=datetime.UTC)
+
+
+def self_signed_certificate(
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, kid: str
+) -> x509.Certificate:
+    """A self-signed X.509 certificate of ``key`` (subject ``CN=mock-as``), the same bytes for the
+    same key: fixed validity, a serial from the ``kid``, PKCS#1 v1.5 or RFC 6979 signatures."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mock-as")])
+    serial = int.from_bytes(hashlib.sha256(kid.encode()).digest()[:16], "big") >> 1 or 1
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(serial)
+        .not_valid_before(_CERT_NOT_BEFORE)
+        .not_valid_after(_CERT_NOT_AFTER)
+    )
+    if isinstance(key, rsa.RSAPrivateKey):
+        return builder.sign(key, hashes.SHA256())
+    try:
+        return builder.sign(key, hashes.SHA256(), ecdsa_deterministic=True)
+    except TypeError:  # pragma: no cover - a cryptography without RFC 6979 certificates
+        return builder.sign(key, hashes.SHA256())
+
+
+def _public_jwk(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, alg: str) -> dict[str, Any]:
     if isinstance(key, rsa.RSAPrivateKey):
         numbers = key.public_key().public_numbers()
         required = {"e": b64url(_int_bytes(numbers.e)), "kty": "RSA", "n": b64url(_int_bytes(numbers.n))}
@@ -222,8 +257,11 @@ def _public_jwk(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, alg: str) -
     # RFC 7638: the thumbprint hashes the required members, sorted, without whitespace.
     canonical = json.dumps(required, sort_keys=True, separators=(",", ":")).encode()
     kid = b64url(hashlib.sha256(canonical).digest())
-    jwk = {"kty": required["kty"], "kid": kid, "use": "sig", "alg": alg}
+    jwk: dict[str, Any] = {"kty": required["kty"], "kid": kid, "use": "sig", "alg": alg}
     jwk.update({k: v for k, v in required.items() if k != "kty"})
+    der = self_signed_certificate(key, kid).public_bytes(serialization.Encoding.DER)
+    jwk["x5t"] = b64url(hashlib.sha1(der).digest())  # RFC 7517 §4.8: SHA-1 of the DER certificate
+    jwk["x5c"] = [base64.b64encode(der).decode("ascii")]  # RFC 7517 §4.7: standard base64, not url
     return jwk
 
 

@@ -10,7 +10,8 @@ AM does (``invalid_grant``, or "User Locked Out." with module messages on), and 
 control API show it. Every instant comes from the exchange (``x.now``), never from the wall clock.
 
 Not modelled: "store invalid attempts in data store" (the count lives in memory here, as with AM's
-option off), the warning after N failures and the lockout duration multiplier.
+option off) and the lockout duration multiplier. The warning after N failures is worded by REST
+login (:mod:`~mock_as.rest`) from the count kept here.
 """
 
 from __future__ import annotations

@@ -21,10 +21,10 @@ HANDLERS: MappingProxyType[str, Handler] = MappingProxyType(
         "revoke": resource.revoke,
         "userinfo": oidc.userinfo,
         "idtokeninfo": oidc.idtokeninfo,
-        "openid-configuration": oidc.openid_configuration,
+        "openid-configuration": oidc.discovery(grants.GRANT_HANDLERS),
         "jwk_uri": oidc.jwk_uri,
         "authorize": authorize.authorize,
-        "end_session": authorize.end_session,
+        "endSession": authorize.end_session,
     }
 )
 assert HANDLERS.keys() == OAUTH2_ENDPOINTS.keys(), "every /oauth2 path has a handler"

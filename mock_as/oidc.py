@@ -4,15 +4,19 @@ id_token of a token response (reference §9.4 to §9.6).
 
 from __future__ import annotations
 
+import calendar
 import hashlib
+import json
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .errors import invalid_request, invalid_token
-from .keys import b64url
-from .paths import OAUTH2_ENDPOINTS
-from .protocol import Response
-from .resource import attribute, live_access_token, presented_access_token, profile
+from .errors import OAuthError, RestletServerError, bad_request
+from .javaset import hash_set_order
+from .keys import b64url, b64url_decode
+from .paths import OAUTH2_ENDPOINTS, normalise_realm
+from .protocol import Handler, Response
+from .resource import attribute, java_map, profile, single_access_token, unfiltered
 
 if TYPE_CHECKING:
     from .config import ClientConfig, UserConfig
@@ -48,21 +52,44 @@ def oidc_claims(attributes: Mapping[str, str | tuple[str, ...]], scopes: tuple[s
 # -- /oauth2/userinfo -----------------------------------------------------------------------------
 
 
+BOTH_FORM_AND_HEADER = "Access Token cannot be provided in both form and header"
+
+
+def updated_at(attributes: Mapping[str, str | tuple[str, ...]]) -> str:
+    """AM's ``updated_at``: the profile's modify timestamp, else its create timestamp, in epoch
+    seconds as a string; ``"0"`` when neither is set (reference §9.4). LDAP generalized time
+    (``20240131120000Z``) and plain epoch seconds are read."""
+    for name in ("modifyTimestamp", "createTimestamp"):
+        value = attribute(attributes, name).split(",")[0].strip()
+        if value.isdigit():
+            return value
+        try:
+            return str(calendar.timegm(time.strptime(value[:14], "%Y%m%d%H%M%S")))
+        except ValueError:
+            continue
+    return "0"
+
+
+@unfiltered
 def userinfo(x: Exchange) -> Response:
     """``GET``/``POST /oauth2/userinfo`` (reference §9.4): the claims of the token's OpenID scopes,
-    then ``sub`` and ``subname``. The token must belong to this realm."""
+    then ``sub``, ``subname`` and ``updated_at``. The token comes from the ``Authorization`` header
+    or a form body's ``access_token`` and must belong to this realm; a valid token in both places
+    is AM's ``server_error``. No valid token is a 401 ``invalid_token`` without a challenge, as AM
+    answers it."""
     x.require_method("GET", "POST")
-    presented = presented_access_token(x, query=False, form=x.method == "POST")
-    token = live_access_token(x, presented)
     realm = x.realm
     assert realm is not None
-    if token.realm != realm.name:
-        raise invalid_token()
+    _, token = single_access_token(
+        x, x.form.get("access_token"), RestletServerError(BOTH_FORM_AND_HEADER), realm=realm.name
+    )
+    attributes = profile(x.state, token)
     body: dict[str, Any] = {}
     if "openid" in token.scopes:
-        body.update(oidc_claims(profile(x.state, token), token.scopes))
+        body.update(oidc_claims(attributes, token.scopes))
     body["sub"] = token.username
     body["subname"] = token.username
+    body["updated_at"] = updated_at(attributes)
     return Response.json(200, body)
 
 
@@ -106,90 +133,124 @@ def make_id_token(x: Exchange, client: ClientConfig, user: UserConfig | None, ac
 # -- /oauth2/idtokeninfo --------------------------------------------------------------------------
 
 
+def _jwt_part(text: str) -> Any:
+    return json.loads(b64url_decode(text))
+
+
+@unfiltered
 def idtokeninfo(x: Exchange) -> Response:
-    """``POST /oauth2/idtokeninfo``: validate an id_token this realm issued to the authenticating
-    client and return its claims (all, or those named in ``claims``, comma-separated)."""
-    x.require_form_post()
-    client = x.authenticate_client()
+    """``POST /oauth2/idtokeninfo`` (reference §9.6): validate an id_token and return its claims (all,
+    or those named in ``claims``, comma-separated). The client is the token's first ``aud`` and the
+    realm its ``realm`` claim, whatever the URL says. AM asks for client authentication only for
+    HMAC-signed id tokens, which the mock never issues, so none is needed."""
+    x.require_method("POST")
     presented = x.param("id_token")
-    if not presented:
-        raise invalid_request("Missing parameter: id_token")
-    realm = x.realm
-    assert realm is not None
-    claims = x.state.keys.current.decode(presented)
-    if claims is None or claims.get("tokenName") != "id_token":
-        raise invalid_request("Invalid ID token")
+    if not presented or not presented.strip():
+        raise bad_request("no id_token in request")
+    parts = presented.split(".")
+    if len(parts) not in (3, 5):
+        raise bad_request(f"invalid id_token: not right number of dots, {len(parts)}")
+    try:
+        claims = _jwt_part(parts[1]) if len(parts) == 3 else None
+    except (ValueError, UnicodeDecodeError):
+        claims = None
+    if not isinstance(claims, dict):
+        raise bad_request("invalid id_token")
     aud = claims.get("aud")
-    first_aud = aud[0] if isinstance(aud, list) and aud else aud
-    if first_aud != client.client_id:
-        raise invalid_request("ID token audience does not match the client")
-    if claims.get("realm") != realm.name or claims.get("iss") != x.state.issuer(x.base_url, realm.name):
-        raise invalid_request("ID token was not issued by this realm")
+    client_id = aud[0] if isinstance(aud, list) and aud else aud
+    realm_claim = claims.get("realm", "/")
+    realm = x.state.realms.get(normalise_realm(realm_claim)) if isinstance(realm_claim, str) else None
+    if realm is None:
+        raise OAuthError("Invalid realm", f"Invalid realm: {realm_claim}")
+    if not isinstance(client_id, str) or client_id not in realm.clients:
+        raise OAuthError("invalid_client", "no registered client matches audience of id_token")
     exp = claims.get("exp")
-    if not isinstance(exp, int) or x.now >= exp:
-        raise invalid_request("ID token has expired")
+    if isinstance(exp, int | float) and x.now >= exp:
+        raise bad_request("id_token has expired")
+    verified = x.state.keys.current.decode(presented)
+    if (
+        verified is None
+        or verified.get("tokenName") != "id_token"
+        or verified.get("iss") != x.state.issuer(x.base_url, realm.name)
+        or not isinstance(exp, int | float)
+    ):
+        raise bad_request("invalid id_token")
     wanted = x.param("claims")
-    if wanted:
-        names = [n.strip() for n in wanted.split(",") if n.strip()]
-        claims = {name: claims[name] for name in names if name in claims}
-    return Response.json(200, claims)
+    if wanted is not None:
+        verified = {name: verified[name] for name in wanted.split(",") if name in verified}
+    return Response.json(200, verified)
 
 
 # -- discovery and keys ---------------------------------------------------------------------------
 
 
-def openid_configuration(x: Exchange) -> Response:
-    """``GET /oauth2/.well-known/openid-configuration`` (reference §9.5) for this realm."""
-    x.require_method("GET")
+OPENID_CONNECT_VERSION = "3.0"  # OpenAM's getOpenIDConnectVersion (reference §9.5)
+
+# Discovery fields that name an endpoint -> that endpoint's name in paths.OAUTH2_ENDPOINTS. A field is
+# listed exactly while its endpoint is served, so the document grows with the endpoint table.
+ENDPOINT_FIELDS: tuple[tuple[str, str], ...] = (
+    ("authorization_endpoint", "authorize"),
+    ("token_endpoint", "access_token"),
+    ("userinfo_endpoint", "userinfo"),
+    ("end_session_endpoint", "endSession"),
+    ("jwks_uri", "jwk_uri"),
+    ("revocation_endpoint", "revoke"),
+    ("introspection_endpoint", "introspect"),
+)
+# What a served authorization endpoint adds: its response type and PKCE methods.
+AUTHORIZE_FIELDS: Mapping[str, list[str]] = {
+    "response_types_supported": ["code"],
+    "code_challenge_methods_supported": ["S256", "plain"],
+}
+# RFC 8414 §2 requires a non-empty response_types_supported even where no authorization endpoint is
+# served; "none" (OAuth 2.0 Multiple Response Type Encoding Practices §4) promises no token from one.
+NO_AUTHORIZE_RESPONSE_TYPES = ["none"]
+# AM's client authentication methods the token endpoint serves (reference §3), and "none" for a
+# public client naming itself.
+TOKEN_AUTH_METHODS = ["client_secret_post", "client_secret_basic", "none"]
+
+
+def discovery_document(
+    x: Exchange, grant_types: Mapping[str, object], endpoints: Mapping[str, object] = OAUTH2_ENDPOINTS
+) -> dict[str, Any]:
+    """The realm's OpenID provider metadata (reference §9.5): AM's fields where the mock serves what
+    they name, nothing it does not serve, keys and sets in the order of AM's Java ``HashMap``."""
     realm = x.realm
     assert realm is not None
     issuer = x.state.issuer(x.base_url, realm.name)
-
-    def url(name: str) -> str:
-        return f"{issuer}/{'/'.join(OAUTH2_ENDPOINTS[name])}"
-
-    scopes = sorted({"openid", *(s for c in realm.clients.values() for s in c.scopes)})
-    claims = sorted({"sub", "subname", *(claim for spec in SCOPE_CLAIMS.values() for claim, _ in spec)})
-    body: dict[str, Any] = {
-        "issuer": issuer,
-        "authorization_endpoint": url("authorize"),
-        "token_endpoint": url("access_token"),
-        "userinfo_endpoint": url("userinfo"),
-        "introspection_endpoint": url("introspect"),
-        "revocation_endpoint": url("revoke"),
-        "jwks_uri": url("jwk_uri"),
-        "registration_endpoint": f"{issuer}/connect/register",
-        "end_session_endpoint": url("end_session"),
-        "check_session_iframe": f"{issuer}/connect/checkSession",
-        "device_authorization_endpoint": f"{issuer}/device/code",
-        "pushed_authorization_request_endpoint": f"{issuer}/par",
-        "scopes_supported": scopes,
-        "claims_supported": claims,
-        "response_types_supported": [
-            "code",
-            "token",
-            "id_token",
-            "code token",
-            "code id_token",
-            "token id_token",
-            "code token id_token",
-        ],
-        "grant_types_supported": ["password", "refresh_token", "client_credentials", "authorization_code"],
-        "code_challenge_methods_supported": ["plain", "S256"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [x.state.keys.current.alg],
-        "token_endpoint_auth_methods_supported": [
-            "client_secret_post",
-            "private_key_jwt",
-            "client_secret_basic",
-        ],
-        "claims_parameter_supported": False,
-        "request_parameter_supported": True,
-        "acr_values_supported": [],
-    }
-    return Response.json(200, body)
+    body: dict[str, Any] = {"version": OPENID_CONNECT_VERSION, "issuer": issuer}
+    for field, name in ENDPOINT_FIELDS:
+        if name in endpoints:
+            body[field] = f"{issuer}/{'/'.join(OAUTH2_ENDPOINTS[name])}"
+    scopes = {"openid", *(s for c in realm.clients.values() for s in c.scopes)}
+    claims = {"sub", "subname", "updated_at", *(claim for spec in SCOPE_CLAIMS.values() for claim, _ in spec)}
+    body["claims_supported"] = hash_set_order(sorted(claims))
+    body["scopes_supported"] = hash_set_order(sorted(scopes))
+    body["response_types_supported"] = list(NO_AUTHORIZE_RESPONSE_TYPES)
+    body["subject_types_supported"] = ["public"]
+    body["id_token_signing_alg_values_supported"] = [x.state.keys.current.alg]
+    body["acr_values_supported"] = []
+    body["claims_parameter_supported"] = False
+    body["token_endpoint_auth_methods_supported"] = hash_set_order(TOKEN_AUTH_METHODS)
+    body["grant_types_supported"] = hash_set_order(grant_types)
+    if "authorize" in endpoints:
+        body.update({field: list(values) for field, values in AUTHORIZE_FIELDS.items()})
+    return java_map(body)
 
 
+def discovery(grant_types: Mapping[str, object]) -> Handler:
+    """``GET /oauth2/.well-known/openid-configuration`` for the grants of ``grant_types`` (read per
+    request, so a grant added to the table later is listed)."""
+
+    @unfiltered
+    def openid_configuration(x: Exchange) -> Response:
+        x.require_method("GET")
+        return Response.json(200, discovery_document(x, grant_types))
+
+    return openid_configuration
+
+
+@unfiltered
 def jwk_uri(x: Exchange) -> Response:
     """``GET /oauth2/connect/jwk_uri``: the public key that verifies id_tokens and client-based tokens."""
     x.require_method("GET")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import re
 from collections.abc import Mapping
 
 from .errors import HTTPError, json_body
@@ -103,7 +104,9 @@ LOGIN_SCRIPT = """
     if (first !== null) first.focus();
   }
 
-  function answer(result) {
+  // A failed step (401) starts the journey again; any other failure stops, so a broken journey
+  // (an unknown tree, a 400) is shown, never retried in a loop.
+  function answer(result, again) {
     var json = result.json || {};
     if (result.status === 200 && (json.tokenId !== undefined || json.successUrl !== undefined)) {
       show("Logged in.", false);
@@ -116,7 +119,7 @@ LOGIN_SCRIPT = """
       return;
     }
     show(json.message || "Login failure", true);
-    start();
+    if (again) start();
   }
 
   function failed() {
@@ -125,7 +128,7 @@ LOGIN_SCRIPT = """
   }
 
   function start() {
-    post(null).then(answer, failed);
+    post(null).then(function (result) { answer(result, false); }, failed);
   }
 
   form.addEventListener("submit", function (event) {
@@ -138,7 +141,7 @@ LOGIN_SCRIPT = """
     });
     button.disabled = true;
     show("", false);
-    post(step).then(answer, failed);
+    post(step).then(function (result) { answer(result, result.status === 401); }, failed);
   });
 
   start();
@@ -150,28 +153,35 @@ def _sha256(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
 
 
-def content_security_policy(script: str | None = None) -> str:
+_ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[A-Za-z0-9.:\[\]-]+")
+
+
+def content_security_policy(script: str | None = None, form_targets: tuple[str, ...] = ()) -> str:
     """A policy that lets in only this page's own style (and script), by hash: nothing external,
-    no other inline code, no framing, forms posted only to the mock."""
+    no other inline code, no framing, forms posted only to the mock. ``form_targets`` are origins a
+    form's answer may redirect to (browsers apply ``form-action`` to the redirect too)."""
+    targets = " ".join(["'self'", *(t for t in form_targets if _ORIGIN.fullmatch(t))])
     parts = [
         "default-src 'none'",
         f"style-src {_sha256(STYLE)}",
         f"script-src {_sha256(script)}" if script else "script-src 'none'",
         "connect-src 'self'",
         "img-src 'self'",
-        "form-action 'self'",
+        f"form-action {targets}",
         "base-uri 'none'",
         "frame-ancestors 'none'",
     ]
     return "; ".join(parts)
 
 
-def page_headers(script: str | None = None) -> tuple[tuple[str, str], ...]:
+def page_headers(
+    script: str | None = None, form_targets: tuple[str, ...] = ()
+) -> tuple[tuple[str, str], ...]:
     """The headers of every page: HTML, never cached, the strict policy, no sniffing."""
     return (
         ("Content-Type", "text/html;charset=UTF-8"),
         ("Cache-Control", "no-store"),
-        ("Content-Security-Policy", content_security_policy(script)),
+        ("Content-Security-Policy", content_security_policy(script, form_targets)),
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "no-referrer"),
     )

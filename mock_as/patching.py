@@ -1,17 +1,29 @@
 """The in-process transport: ``requests`` (through responses) and ``httpx`` (through respx) calls to
-the mock's base URL reach the same endpoint code as the live server, with no socket."""
+the mock's base URL reach the same endpoint code as the live server, with no socket.
+
+The patches fail closed. While one is active, a process-wide net below responses and respx (urllib3's
+connection pools, a responses mock that has no route for the URL, httpx's transports) answers
+requests to a patched base URL too, so a test that switches its mocking library off (a nested
+``@responses.activate``, ``responses.reset()``, its own ``RequestsMock``, ``respx.mock``) never sends
+them, and the credentials in them, to the network. The net covers every thread of the process and
+goes away with the last patch.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from .browser import NOSNIFF
 from .config import MockASConfig, make_config
-from .errors import OAuthError
+from .errors import OAuthError, reason_phrase
 from .faults import DROP
 from .handle import MockAS
 from .protocol import Response
@@ -59,6 +71,17 @@ def client_wait(delay: float, timeout: float | None) -> bool:
     return False
 
 
+async def client_wait_async(delay: float, timeout: float | None) -> bool:
+    """:func:`client_wait` for an asynchronous client: the event loop keeps running meanwhile."""
+    if delay <= 0:
+        return False
+    if timeout is not None and delay >= timeout:
+        await asyncio.sleep(max(0.0, timeout))
+        return True
+    await asyncio.sleep(delay)
+    return False
+
+
 def requests_timeout(request: Any) -> float | None:
     """The read timeout a ``requests`` call was made with (responses keeps its keyword arguments)."""
     kwargs = getattr(request, "req_kwargs", None) or {}
@@ -84,6 +107,20 @@ class _Router:
         parts = urlsplit(self.base_url)
         self.base_path = parts.path
         self.pattern = re.compile(re.escape(self.base_url) + r"(?:[/?#].*)?\Z", re.DOTALL)
+        self.origin = _origin(parts.scheme, parts.hostname or "", parts.port)
+        self._requests_route: Any = None
+
+    def covers(self, url: str) -> bool:
+        """Whether ``url`` is under the base URL (default ports and host case aside)."""
+        parts = urlsplit(url)
+        try:
+            port = parts.port
+        except ValueError:
+            return False
+        if _origin(parts.scheme, parts.hostname or "", port) != self.origin:
+            return False
+        rest = parts.path[len(self.base_path) :]
+        return parts.path.startswith(self.base_path) and (rest == "" or rest[0] == "/")
 
     def respond(self, method: str, url: str, headers: Any, body: bytes) -> Response:
         """AM's answer, with any transport action on it (a dropped connection)."""
@@ -95,7 +132,9 @@ class _Router:
         lowered = {_latin1(k).lower(): _latin1(v).strip(" \t") for k, v in headers.items()}
         if not all(_FIELD_NAME.fullmatch(k) and _FIELD_VALUE.fullmatch(v) for k, v in lowered.items()):
             return BAD_REQUEST
-        return handle(self.state, method, path, parts.query, lowered, body, self.base_url)
+        answer = handle(self.state, method, path, parts.query, lowered, body, self.base_url)
+        answer.headers = (*answer.headers, NOSNIFF)
+        return answer
 
     def answer(
         self, method: str, url: str, headers: Any, body: bytes
@@ -175,9 +214,20 @@ def _route_class() -> type[Any]:
     return AMRoute
 
 
+def _origin(scheme: str, host: str, port: int | None) -> tuple[str, str, int | None]:
+    scheme = scheme.lower()
+    return scheme, host.lower(), port if port is not None else {"http": 80, "https": 443}.get(scheme)
+
+
 def attach_requests(mock: responses.RequestsMock, state: State, base_url: str) -> None:
     """Register the mock's route on an existing ``responses.RequestsMock``."""
-    router = _Router(state, base_url)
+    mock.add(_requests_route(_Router(state, base_url)))
+
+
+def _requests_route(router: _Router) -> Any:
+    """The responses route that answers ``router``'s base URL (one per router)."""
+    if router._requests_route is not None:
+        return router._requests_route
 
     def callback(request: PreparedRequest) -> tuple[int, Any, bytes] | Exception:
         import requests
@@ -196,8 +246,10 @@ def attach_requests(mock: responses.RequestsMock, state: State, base_url: str) -
             )
         return r.status, list(r.headers), r.body
 
-    route = _route_class()(url=router.pattern, method="*", callback=callback, content_type=None)
-    mock.add(route)
+    router._requests_route = _route_class()(
+        url=router.pattern, method="*", callback=callback, content_type=None
+    )
+    return router._requests_route
 
 
 def patch_requests(
@@ -229,12 +281,15 @@ def patch_requests(
         owned = requests_mock is None
         mock = responses.RequestsMock(assert_all_requests_are_fired=False) if owned else requests_mock
         assert mock is not None
-        attach_requests(mock, st, base)
+        router = _Router(st, base)
+        mock.add(_requests_route(router))
+        NET.add(router, REQUESTS)
         if owned:
             mock.start()
         try:
             yield PatchedMockAS(st, base)
         finally:
+            NET.remove(router, REQUESTS)
             if owned:
                 mock.stop(allow_assert=False)
                 mock.reset()
@@ -277,12 +332,215 @@ def patch_httpx(
         owned = respx_mock is None
         mock = respx.mock(assert_all_called=False) if owned else respx_mock
         mock.route(url__regex=router.pattern.pattern).mock(side_effect=side_effect)
+        NET.add(router, HTTPX)
         if owned:
             mock.start()
         try:
             yield PatchedMockAS(st, base)
         finally:
+            NET.remove(router, HTTPX)
             if owned:
                 mock.stop(quiet=True)
 
     return _Patch(factory)
+
+
+# -- failing closed: the net below responses and respx ---------------------------------------------
+
+REQUESTS = "requests"
+HTTPX = "httpx"
+
+
+class _Net:
+    """The routers of every active patch, and the hooks that answer for them below the mocking
+    libraries: installed with the first patch of a kind, removed with the last."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.routers: tuple[_Router, ...] = ()  # newest first; replaced, never changed
+        self._kinds: dict[str, int] = {}
+        self._undo: dict[str, list[tuple[Any, str, Any, Any]]] = {}
+
+    def add(self, router: _Router, kind: str) -> None:
+        with self._lock:
+            self.routers = (router, *self.routers)
+            self._kinds[kind] = self._kinds.get(kind, 0) + 1
+            if self._kinds[kind] == 1:
+                self._undo[kind] = _INSTALL[kind]()
+
+    def remove(self, router: _Router, kind: str) -> None:
+        with self._lock:
+            kept = list(self.routers)
+            if router in kept:
+                kept.remove(router)
+            self.routers = tuple(kept)
+            self._kinds[kind] -= 1
+            if self._kinds[kind] == 0:
+                for owner, name, original, ours in reversed(self._undo.pop(kind, [])):
+                    if owner.__dict__.get(name) is ours:  # else someone patched over us: leave theirs
+                        setattr(owner, name, original)
+
+    def find(self, url: str) -> _Router | None:
+        """The newest active patch whose base URL covers ``url``."""
+        for router in self.routers:
+            if router.covers(url):
+                return router
+        return None
+
+
+NET = _Net()
+
+
+def _replace(owner: Any, name: str, make: Callable[[Any], Any]) -> tuple[Any, str, Any, Any]:
+    original = owner.__dict__[name]
+    ours = make(original)
+    setattr(owner, name, ours)
+    return owner, name, original, ours
+
+
+def _install_requests_net() -> list[tuple[Any, str, Any, Any]]:
+    """A responses mock without a route for a patched URL answers it anyway (after
+    ``responses.reset()``, in a test's own ``RequestsMock``), and a request that gets past every
+    responses mock (one switched off by a nested ``@responses.activate``) is answered at urllib3's
+    connection pool, before any connection is opened."""
+    import responses
+    from urllib3.connectionpool import HTTPConnectionPool
+
+    def find_match(original: Any) -> Any:
+        def _find_match(self: Any, request: Any) -> Any:
+            match, reasons = original(self, request)
+            if match is None:
+                router = NET.find(str(request.url))
+                if router is not None:
+                    return _requests_route(router), reasons
+            return match, reasons
+
+        return _find_match
+
+    def urlopen(original: Any) -> Any:
+        def _urlopen(pool: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            full = url if "://" in url[:10] else _pool_url(pool, url)
+            router = NET.find(full)
+            if router is None:
+                return original(pool, method, url, *args, **kwargs)
+            return _urllib3_answer(router, pool, method, full, *args, **kwargs)
+
+        return _urlopen
+
+    return [
+        _replace(responses.RequestsMock, "_find_match", find_match),
+        _replace(HTTPConnectionPool, "urlopen", urlopen),
+    ]
+
+
+def _pool_url(pool: Any, path: str) -> str:
+    host = pool.host if ":" not in pool.host else f"[{pool.host}]"
+    return f"{pool.scheme}://{host}:{pool.port}{path}"
+
+
+def _urllib3_answer(
+    router: _Router,
+    pool: Any,
+    method: str,
+    url: str,
+    body: Any = None,
+    headers: Any = None,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    """What urllib3 would return for the mock's answer: the same answer responses gives."""
+    from http.client import RemoteDisconnected
+
+    from urllib3 import HTTPHeaderDict
+    from urllib3.exceptions import ProtocolError, ReadTimeoutError
+    from urllib3.response import HTTPResponse
+
+    r = router.respond(method, url, headers or {}, _body_bytes(body))
+    timeout = kwargs.get("timeout")
+    read = getattr(timeout, "read_timeout", timeout)
+    read = float(read) if isinstance(read, int | float) else None
+    if client_wait(r.delay, read):
+        raise ReadTimeoutError(pool, url, f"Read timed out. (mock-as: no answer within {read} s)")
+    if r.action == DROP:
+        raise ProtocolError(
+            "Connection aborted.", RemoteDisconnected("Remote end closed connection without response")
+        )
+    answer_headers = HTTPHeaderDict()
+    for name, value in r.headers:
+        answer_headers.add(name, value)
+    return HTTPResponse(
+        body=io.BytesIO(r.body),
+        headers=answer_headers,
+        status=r.status,
+        reason=reason_phrase(r.status),
+        preload_content=kwargs.get("preload_content", True),
+        decode_content=kwargs.get("decode_content", True),
+        request_method=method,
+        request_url=url,
+    )
+
+
+def _install_httpx_net() -> list[tuple[Any, str, Any, Any]]:
+    """httpx's own transports answer a patched URL before respx (or the network) sees it, so a
+    nested or stopped ``respx.mock`` cannot let it out; async clients wait out delays with
+    ``asyncio.sleep``, so the event loop keeps running."""
+    import httpx
+
+    def sync(original: Any) -> Any:
+        def handle_request(self: Any, request: httpx.Request) -> httpx.Response:
+            router = NET.find(str(request.url))
+            if router is None:
+                return original(self, request)  # type: ignore[no-any-return]
+            return _httpx_answer(router, request)
+
+        return handle_request
+
+    def asynchronous(original: Any) -> Any:
+        async def handle_async_request(self: Any, request: httpx.Request) -> httpx.Response:
+            router = NET.find(str(request.url))
+            if router is None:
+                return await original(self, request)  # type: ignore[no-any-return]
+            return await _httpx_answer_async(router, request)
+
+        return handle_async_request
+
+    return [
+        _replace(httpx.HTTPTransport, "handle_request", sync),
+        _replace(httpx.AsyncHTTPTransport, "handle_async_request", asynchronous),
+    ]
+
+
+def _httpx_answer(router: _Router, request: httpx.Request) -> httpx.Response:
+    """The mock's answer to an ``httpx`` request, as its transport would give it."""
+    import httpx
+
+    r = router.respond(request.method, str(request.url), request.headers, request.read())
+    timeout = httpx_timeout(request)
+    if client_wait(r.delay, timeout):
+        raise httpx.ReadTimeout(f"mock-as: no answer within {timeout} s", request=request)
+    return _httpx_response(r, request)
+
+
+async def _httpx_answer_async(router: _Router, request: httpx.Request) -> httpx.Response:
+    """:func:`_httpx_answer` for an async client: delays are awaited."""
+    import httpx
+
+    r = router.respond(request.method, str(request.url), request.headers, await request.aread())
+    timeout = httpx_timeout(request)
+    if await client_wait_async(r.delay, timeout):
+        raise httpx.ReadTimeout(f"mock-as: no answer within {timeout} s", request=request)
+    return _httpx_response(r, request)
+
+
+def _httpx_response(r: Response, request: httpx.Request) -> httpx.Response:
+    import httpx
+
+    if r.action == DROP:
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+    return httpx.Response(r.status, headers=list(r.headers), content=r.body)
+
+
+_INSTALL: dict[str, Callable[[], list[tuple[Any, str, Any, Any]]]] = {
+    REQUESTS: _install_requests_net,
+    HTTPX: _install_httpx_net,
+}

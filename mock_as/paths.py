@@ -27,7 +27,7 @@ OAUTH2_ENDPOINTS: Mapping[str, tuple[str, ...]] = {
     "openid-configuration": (".well-known", "openid-configuration"),
     "jwk_uri": ("connect", "jwk_uri"),
     "authorize": ("authorize",),
-    "end_session": ("connect", "endSession"),
+    "endSession": ("connect", "endSession"),
 }
 _OAUTH2_BY_SEGMENTS = {segments: name for name, segments in OAUTH2_ENDPOINTS.items()}
 

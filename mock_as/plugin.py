@@ -68,6 +68,8 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         ("MOCK_AS_HOST", "host", str),
         ("MOCK_AS_PORT", "port", int),
         ("MOCK_AS_CONFIG", "config_file", str),
+        ("MOCK_AS_CONTROL_HOSTS", "control_hosts", _words),
+        ("MOCK_AS_CONTROL_ORIGINS", "control_origins", _words),
     ):
         raw = environ.get(key)
         if raw:
@@ -76,6 +78,11 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
             except ValueError:
                 raise ConfigError(f"{key}={raw!r} is not a valid {kind.__name__}") from None
     return out
+
+
+def _words(raw: str) -> tuple[str, ...]:
+    """A space- or comma-separated list."""
+    return tuple(raw.replace(",", " ").split())
 
 
 def build_config(ini: Mapping[str, str | None], environ: Mapping[str, str]) -> MockASConfig:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 FORM = "application/x-www-form-urlencoded"
 # What never reaches the journal in clear.
-SECRET_PARAMS = frozenset({"password", "client_secret", "client_assertion", "tokenId"})
+SECRET_PARAMS = frozenset({"password", "client_secret", "client_assertion", "tokenId", "csrf"})
 
 
 def _parse_form(raw: str) -> dict[str, str]:
@@ -216,22 +216,30 @@ class Exchange:
             method = "client_secret_basic"
         else:
             client_id, secret = form_id, self.param("client_secret")
-            method = "client_secret_post" if secret is not None else "none"
+            method = "client_secret_post"
         if not client_id:
             raise invalid_client(realm.name, basic=basic)
         client = realm.clients.get(client_id)
         if client is None or not client.active:
             raise invalid_client(realm.name, basic=basic)
-        if client.secret is None:
-            return client  # AM does not authenticate public clients
-        if secret is None or not hmac.compare_digest(secret.encode(), client.secret.encode()):
-            raise invalid_client(realm.name, basic=basic)
-        if "openid" in client.scopes and method != client.token_endpoint_auth_method:
+        if method == "client_secret_post" and secret is None and client.token_endpoint_auth_method == "none":
+            method = "none"  # a public client naming itself
+        # AM checks an openid client's method at the token endpoint only, after the lookup and before
+        # the secret (reference §3: ClientCredentialsReader.extractCredentials).
+        if (
+            self.endpoint == "access_token"
+            and "openid" in client.scopes
+            and method != client.token_endpoint_auth_method
+        ):
             raise invalid_client(
                 realm.name,
                 basic=basic,
                 description="Invalid authentication method for accessing this endpoint.",
             )
+        if client.secret is None:
+            return client  # AM does not authenticate public clients
+        if secret is None or not hmac.compare_digest(secret.encode(), client.secret.encode()):
+            raise invalid_client(realm.name, basic=basic)
         return client
 
 

@@ -308,6 +308,19 @@ def _service_for(x: Exchange, realm: Realm) -> ServiceConfig:
     return service
 
 
+def _warning(x: Exchange, realm: Realm, user: UserConfig | None) -> RestError | None:
+    """The tree's lockout warning once the realm's ``warn_after`` failures are reached (F1.52)."""
+    settings = realm.config.lockout
+    if user is None or not settings.enabled or not settings.warn_after or user.status == "locked":
+        return None
+    failures = x.state.lockout.state_of(realm.name, user.username).failures
+    if failures < settings.warn_after:
+        return None
+    left = settings.failure_count - failures
+    message = f"Warning: You will be locked out after {left} more failure(s)."
+    return RestError(401, message, detail={"failureUrl": ""})
+
+
 def _failure(service: ServiceConfig, outcome: Outcome) -> RestError:
     """The 401 a tree or a chain answers a failed login with (F1.44-F1.46, F1.52-F1.55)."""
     if service.kind == "tree":
@@ -323,6 +336,10 @@ def _log_in(
     _note(x, username=username, password="***")
     result = check_password(x.state, realm, service, username, password, x.now)
     if not result.ok or result.user is None:
+        if service.kind == "tree" and result.outcome is Outcome.BAD_CREDENTIALS:
+            warning = _warning(x, realm, result.user)
+            if warning is not None:
+                raise warning
         raise _failure(service, result.outcome)
     success_url = context_prefix(x.state.config.context_path) + "/console"
     if x.query_params.get("noSession") == "true":
@@ -433,6 +450,24 @@ _SESSION_ACTIONS: Mapping[str, int] = {
     "refresh": 2,
     "logoutByHandle": 2,
 }
+# OpenAM's 1.x timing actions (F2.19): what each answers for a live session.
+_LEGACY_ACTIONS = ("isActive", "getIdle", "getMaxIdle", "getMaxSessionTime", "getMaxTime", "getTimeLeft")
+
+
+def _legacy(x: Exchange, action: str, session: Session | None) -> dict[str, Any]:
+    if action == "isActive":
+        if session is not None and x.query_params.get("refresh") == "true":
+            x.state.sessions.get(session.token_id, x.now, touch=True)
+        return {"active": session is not None}
+    if session is None:
+        return {"valid": False}
+    if action == "getIdle":
+        return {"idletime": int(x.now - session.last_access)}
+    if action == "getMaxIdle":
+        return {"maxidletime": int(session.max_idle // 60)}
+    if action == "getMaxSessionTime":
+        return {"maxsessiontime": int(session.max_time // 60)}
+    return {"maxtime": max(0, int(session.expires_at - x.now))}  # getMaxTime, getTimeLeft
 
 
 def sessions(x: Exchange) -> Response:
@@ -441,7 +476,8 @@ def sessions(x: Exchange) -> Response:
     if x.method != "POST":
         raise RestError(405, "Method Not Allowed")
     action = x.query_params.get("_action", "")
-    if _SESSION_ACTIONS.get(action, 99) > version[0]:
+    legacy = action in _LEGACY_ACTIONS
+    if version[0] != 1 if legacy else _SESSION_ACTIONS.get(action, 99) > version[0]:
         raise _unsupported(action)
     body = _json_object(x, strict_media=False)
     state = x.state
@@ -473,6 +509,8 @@ def sessions(x: Exchange) -> Response:
     if authenticated is None:
         raise RestError(401, ACCESS_DENIED)  # F2.23
     session = state.sessions.get(target, x.now)
+    if legacy:
+        return _answer(200, _legacy(x, action, session), version)
     if action == "logout":
         if session is None:
             return _answer(200, {"result": "Token has expired"}, version)  # F2.22

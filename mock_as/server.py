@@ -5,30 +5,122 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Self
 
-from .app import create_app
+from waitress.task import ThreadedTaskDispatcher
+
+from .app import WAIT, create_app
+from .browser import NOSNIFF
 from .config import MockASConfig, make_config
 from .errors import MockASError, OAuthError
 from .handle import MockAS
 from .limits import MAX_BODY_BYTES, MAX_HEADER_BYTES
-from .paths import is_loopback, server_url
+from .paths import CONTROL_PREFIX, is_loopback, server_url
 from .state import State
 
 log = logging.getLogger("mock_as")
 
+IDLE_TIMEOUT = 20
+"""Seconds an idle connection (keep-alive, or a request never finished) stays open."""
+CLEANUP_INTERVAL = 2
+"""How often idle connections are looked for: one closes within IDLE_TIMEOUT + CLEANUP_INTERVAL."""
+MAX_CONNECTIONS = 4096
+"""The most connections served at once (fewer if the process may not open that many files)."""
+CONTROL_THREADS = 2
+"""Workers of the control API's own: AM's traffic and its delays never hold them."""
+MAX_DELAYED = 64
+"""Delayed answers (fault delays) waited out at once beside the workers, each on a thread lent for it."""
+
 # Bounds that keep one bad client from hurting the others (waitress answers beyond them itself;
 # it refuses a head or body of its limit or more, the mock's caps are the largest accepted).
+# Idle and half-sent connections cost a socket and a buffer, never a worker, so the connection
+# limit is high: 1,000 idle keep-alive or 300 slowloris connections leave room for everyone else.
 SERVER_LIMITS: dict[str, Any] = {
     "max_request_header_size": MAX_HEADER_BYTES + 1,
     "max_request_body_size": MAX_BODY_BYTES + 1,
-    "channel_timeout": 30,
-    "connection_limit": 200,
+    "channel_timeout": IDLE_TIMEOUT,
+    "cleanup_interval": CLEANUP_INTERVAL,
+    "connection_limit": MAX_CONNECTIONS,
+    "backlog": 1024,
     "asyncore_use_poll": True,
     "ident": "mock-as",
 }
+
+
+def _file_limit(wanted: int) -> int:
+    """Raise this process's open-file limit towards ``wanted`` (within the hard limit) and return
+    how many connections it leaves room for: a server and its clients share the limit."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover (Windows: no such limit)
+        return wanted
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted * 2 + 256
+    if soft != resource.RLIM_INFINITY and soft < target:
+        new = target if hard == resource.RLIM_INFINITY else min(hard, target)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+            soft = new
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(64, min(wanted, (soft - 256) // 2))
+
+
+class Dispatcher(ThreadedTaskDispatcher):
+    """waitress's worker pool, plus a pool of the control API's own and threads lent to delays.
+
+    Requests under ``/__mock_as__`` go to ``control`` (:data:`CONTROL_THREADS` workers), so a
+    sticky delay on AM's surface never keeps a test from clearing it. A worker that waits out a
+    fault's delay lends the pool a thread meanwhile (up to :data:`MAX_DELAYED`), so other requests
+    do not queue behind delays; a stopping server ends every such wait at once.
+    """
+
+    def __init__(self, threads: int) -> None:
+        super().__init__()
+        self.base_threads = threads
+        self.control = ThreadedTaskDispatcher()
+        self.stopping = threading.Event()
+        self._delayed = 0
+        self._delayed_lock = threading.Lock()
+        self.set_thread_count(threads)
+        self.control.set_thread_count(CONTROL_THREADS)
+
+    def route(self, channel: Any) -> None:
+        """Queue a channel's requests on the pool that serves them."""
+        requests = getattr(channel, "requests", None)
+        path = getattr(requests[0], "path", "") if requests else ""
+        if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+            self.control.add_task(channel)
+        else:
+            self.add_task(channel)
+
+    def _lend(self, change: int) -> None:
+        with self._delayed_lock:
+            self._delayed += change
+            if not self.stopping.is_set():
+                self.set_thread_count(self.base_threads + min(self._delayed, MAX_DELAYED))
+
+    def wait(self, seconds: float, woken: Callable[[float], bool]) -> None:
+        """Wait ``seconds`` for a fault's delay, with a thread lent to the pool meanwhile; ends
+        early when ``woken`` (the faults' own wait) returns ``True`` or the server stops."""
+        self._lend(+1)
+        try:
+            deadline = time.monotonic() + seconds
+            while not self.stopping.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0 or woken(min(left, 0.1)):
+                    return
+        finally:
+            self._lend(-1)
+
+    def shutdown(self, cancel_pending: bool = True, timeout: int = 5) -> bool:
+        """Stop both pools; delays in progress end at once."""
+        self.stopping.set()
+        self.control.shutdown(cancel_pending, timeout)
+        return bool(super().shutdown(cancel_pending, timeout))
 
 
 def exposure_warning(host: str) -> str | None:
@@ -61,8 +153,19 @@ def make_wsgi_server(state: State, host: str, port: int, threads: int = 4) -> An
     if queue_log.level == logging.NOTSET:
         queue_log.setLevel(logging.ERROR)
     app = create_app(state=state)
-    server = create_server(app, host=host, port=port, threads=threads, **SERVER_LIMITS)
-    _answer_rejects_in_json(server)
+    dispatcher = Dispatcher(threads)
+    faults_wait = state.faults.wait
+
+    def wait(seconds: float) -> None:
+        dispatcher.wait(seconds, faults_wait)
+
+    def with_wait(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        environ[WAIT] = wait
+        return app(environ, start_response)
+
+    limits = {**SERVER_LIMITS, "connection_limit": _file_limit(SERVER_LIMITS["connection_limit"])}
+    server = create_server(with_wait, host=host, port=port, threads=threads, _dispatcher=dispatcher, **limits)
+    _harden_channels(server, dispatcher)
     return server
 
 
@@ -71,12 +174,26 @@ def listening_url(server: Any, context_path: str) -> str:
     return server_url(server.effective_host, server.effective_port, context_path)
 
 
-def _answer_rejects_in_json(server: Any) -> None:
+def _harden_channels(server: Any, dispatcher: Dispatcher) -> None:
     """Have waitress answer what it rejects before the app sees it (a broken request line or
     header, an over-size head or body, an unknown transfer coding) in AM's error JSON, with its
-    status, instead of its plain-text page, which quotes the offending request line."""
+    status, instead of its plain-text page, which quotes the offending request line; close the
+    connection after a request that sent both ``Content-Length`` and ``Transfer-Encoding`` (RFC 9112
+    §6.1: its framing is in doubt); and queue control API requests on their own workers."""
     from waitress.channel import HTTPChannel
+    from waitress.parser import HTTPRequestParser
     from waitress.task import ErrorTask
+
+    class Parser(HTTPRequestParser):
+        def parse_header(self, header_plus: bytes) -> None:
+            both = False
+            head = header_plus.lower()
+            if b"\ntransfer-encoding:" in head and b"\ncontent-length:" in head:
+                both = True
+            super().parse_header(header_plus)
+            if both:
+                self.connection_close = True
+                self.headers = {**self.headers, "CONNECTION": "close"}
 
     class JSONErrorTask(ErrorTask):
         def execute(self) -> None:
@@ -85,19 +202,21 @@ def _answer_rejects_in_json(server: Any) -> None:
             answer = OAuthError(error, e.reason, e.code)  # the fixed reason phrase, not e.body
             body = answer.body()
             self.status = f"{e.code} {e.reason}"
-            self.response_headers = [*self.response_headers, *answer.response_headers()]
+            self.response_headers = [*self.response_headers, *answer.response_headers(), NOSNIFF]
             self.set_close_on_finish()
             self.content_length = len(body)
             self.write(body)
 
     class JSONErrorChannel(HTTPChannel):
         error_task_class = JSONErrorTask
+        parser_class = Parser
 
     # One listening server, or several (a host name with IPv4 and IPv6 addresses) in one map.
     sockets = getattr(server, "map", None) or {0: server}
     for listener in sockets.values():
         if hasattr(listener, "channel_class"):
             listener.channel_class = JSONErrorChannel
+            listener.add_task = dispatcher.route
 
 
 class MockASServer(MockAS):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
+import itertools
 import secrets
 import threading
 from collections import deque
@@ -30,6 +31,19 @@ from .tokens_jwt import TokenFormats
 __all__ = ["Call", "Realm", "State", "Token", "normalise_realm"]
 
 JOURNAL_LIMIT = 10_000
+"""The most entries the journal keeps; the oldest go first."""
+JOURNAL_VALUE_BYTES = 1024
+"""The most bytes (UTF-8) kept of one value: the path, a parameter's name or value. A longer one is
+cut and ends with ``…``."""
+JOURNAL_ENTRY_BYTES = 8 * 1024
+"""The most bytes of one entry's path and parameters; the parameters beyond are summed up under the
+key ``…`` (``"12000 more"``)."""
+JOURNAL_BYTES = 4 * 1024 * 1024
+"""The most bytes the journal keeps in all (its entries counted as above, plus a fixed
+:data:`JOURNAL_ENTRY_OVERHEAD` each); the oldest entries go first."""
+JOURNAL_ENTRY_OVERHEAD = 256
+"""What an entry costs beyond its text: the record itself, its fixed fields."""
+MORE = "…"
 
 
 class Token(NamedTuple):
@@ -128,6 +142,41 @@ class Call:
         return self.params.get("scope")
 
 
+def _size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "replace"))
+
+
+def clip(text: str, limit: int = JOURNAL_VALUE_BYTES) -> str:
+    """``text`` cut to at most ``limit`` bytes of UTF-8, ending with ``…`` when cut."""
+    if len(text) <= limit and _size(text) <= limit:
+        return text
+    cut = text.encode("utf-8", "replace")[: limit - len(MORE.encode())]
+    return cut.decode("utf-8", "ignore") + MORE
+
+
+def clipped(call: Call) -> tuple[Call, int]:
+    """``call`` as the journal keeps it (values and entry cut to their caps) and its cost in bytes."""
+    path = clip(call.path)
+    used = _size(path)
+    params: dict[str, str] = {}
+    count = len(call.params)
+    changed = path is not call.path
+    for key, value in call.params.items():
+        short_key, short_value = clip(key), clip(value)
+        changed = changed or short_key is not key or short_value is not value
+        size = _size(short_key) + _size(short_value)
+        if used + size > JOURNAL_ENTRY_BYTES:
+            params[MORE] = f"{count - len(params)} more"
+            used += 16
+            changed = True
+            break
+        params[short_key] = short_value
+        used += size
+    if changed:
+        call = dataclasses.replace(call, path=path, params=params)
+    return call, used + JOURNAL_ENTRY_OVERHEAD
+
+
 class Realm:
     """A realm's live settings and registries."""
 
@@ -161,10 +210,15 @@ class State:
         self.realms: dict[str, Realm] = {}
         self.tokens = TokenStore()
         self._expiry: list[tuple[float, str]] = []
-        self.journal: deque[Call] = deque(maxlen=JOURNAL_LIMIT)
+        self.journal: deque[Call] = deque()
+        self._journal_sizes: deque[int] = deque()
+        self._journal_bytes = 0
+        self._journal_first = 0  # the sequence number of the journal's first entry since the reset
+        self._journal_lock = threading.Lock()
+        self._order: deque[str] = deque()  # token ids, oldest first, for the max_tokens cap
         self._build_initial()
         self.lockout = Lockout(self)
-        self.faults = Faults()
+        self.faults = Faults(lambda: self.config.fault_documents)
         self.keys = SigningKeys(self)  # a configured PEM is parsed here, so a bad one fails at start
         self.formats = TokenFormats(self)
         self.sessions = Sessions(self)
@@ -174,6 +228,11 @@ class State:
     # -- set-up -------------------------------------------------------------------------------
 
     def _build_initial(self) -> None:
+        cap = self.config.max_tokens
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+            raise ConfigError(
+                f"max_tokens: expected a whole number of at least 1 (or none: no cap), got {cap!r}"
+            )
         built = []
         seen: set[str] = set()
         for realm in self.config.realms:
@@ -199,7 +258,12 @@ class State:
             self.realms = {cfg.name: Realm(cfg, users) for cfg, users in self._initial}
             self.tokens = TokenStore()
             self._expiry = []
-            self.journal.clear()
+            self._order = deque()
+            with self._journal_lock:  # new containers: the old ones' memory goes back at once
+                self.journal = deque()
+                self._journal_sizes = deque()
+                self._journal_bytes = 0
+                self._journal_first = 0
             self.random.reset()
             self.clock.reset(self.config.clock_start)
             self.lockout.reset()
@@ -335,7 +399,32 @@ class State:
             if token.expires_at is not None:
                 heapq.heappush(self._expiry, (token.expires_at, token.id))
             self._purge(now)
+            cap = self.config.max_tokens
+            if cap is not None:
+                self._order.append(token.id)
+                if len(self.tokens) > cap:
+                    self._evict(cap)
+                self._compact()
         return token
+
+    def _compact(self) -> None:
+        """Drop the ids of revoked, expired and evicted tokens from the issue order and the expiry
+        heap once they outnumber the live ones: all at once, so issuing stays O(1) on average and
+        the cap bounds the memory of both."""
+        room = 2 * len(self.tokens) + 1024
+        if len(self._order) > room:
+            self._order = deque(i for i in self._order if i in self.tokens)
+        if len(self._expiry) > room:
+            self._expiry = [entry for entry in self._expiry if entry[1] in self.tokens]
+            heapq.heapify(self._expiry)
+
+    def _evict(self, cap: int) -> None:
+        """Drop the oldest live tokens until ``cap`` are left (they then answer as unknown)."""
+        order, tokens = self._order, self.tokens
+        while len(tokens) > cap and order:
+            token_id = order.popleft()
+            if token_id in tokens:
+                del tokens[token_id]
 
     def _purge(self, now: float) -> None:
         # Each issue pops at most a few expired entries, so memory stays flat without a sweeper thread.
@@ -370,4 +459,23 @@ class State:
         return len(doomed)
 
     def record(self, call: Call) -> None:
-        self.journal.append(call)
+        """Journal ``call``, cut to the journal's caps; the oldest entries make room."""
+        call, size = clipped(call)
+        with self._journal_lock:
+            journal, sizes = self.journal, self._journal_sizes
+            journal.append(call)
+            sizes.append(size)
+            self._journal_bytes += size
+            while len(journal) > 1 and (self._journal_bytes > JOURNAL_BYTES or len(journal) > JOURNAL_LIMIT):
+                journal.popleft()
+                self._journal_bytes -= sizes.popleft()
+                self._journal_first += 1
+
+    def journal_since(self, first: int = 0) -> tuple[int, list[Call]]:
+        """The journal's entries from sequence number ``first`` on (0 is the first since the reset),
+        and the sequence number of the first one returned."""
+        with self._journal_lock:
+            start = max(first, self._journal_first)
+            skip = start - self._journal_first
+            calls = list(itertools.islice(self.journal, skip, None)) if skip else list(self.journal)
+        return start, calls

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from mock_as.codes import pkce_challenge
+from mock_as.errors import ConfigError
 
 APP = "http://127.0.0.1:8400/callback.html"  # the default public client's loopback URI, on some port
 CLIENT = "sdkPublicClient"
@@ -210,7 +211,13 @@ def test_a_repeated_parameter_gets_the_error_page(am):
 
 
 def test_a_missing_redirect_uri_uses_the_only_registered_one(am):
-    am.add_client("one-uri", scopes=["openid"], grant_types=["authorization_code"], redirect_uris=[APP])
+    am.add_client(
+        "one-uri",
+        scopes=["openid"],
+        grant_types=["authorization_code"],
+        redirect_uris=[APP],
+        token_endpoint_auth_method="none",
+    )
     token = am.login("demo").token_id
     r = get(am.authorize_url("one-uri", scope="openid"), headers=cookie(am, token))
     assert location(r)[0] == APP
@@ -281,6 +288,8 @@ def test_without_implied_consent_get_shows_the_consent_page(am, asks_consent):
     assert f'name="csrf" value="{token}"' in r.text  # F3.10: csrf is the SSO token
     assert 'name="decision" value="allow"' in r.text
     assert 'name="state" value="st-1"' in r.text
+    # the decision's answer redirects to the app, which the form's policy must allow
+    assert "form-action 'self' http://127.0.0.1:8400;" in r.headers["Content-Security-Policy"]
 
 
 def test_prompt_none_needing_consent_is_consent_required(am, asks_consent):
@@ -304,6 +313,7 @@ def test_posted_consent_allows_denies_and_is_saved(am, asks_consent):
         data={"decision": "ALLOW", "csrf": token, "save_consent": "on"},
     )
     assert "code" in dict(location(allowed)[1])
+    assert am.calls[-1].params["csrf"] == "***"  # the SSO token never reaches the journal
     # saved: no page any more, even under prompt=none; prompt=consent asks again
     assert "code" in dict(location(authorize(am, token, client_id=asks_consent, prompt="none"))[1])
     assert authorize(am, token, client_id=asks_consent, prompt="consent").status_code == 200
@@ -464,7 +474,13 @@ def test_a_reused_code_fails_and_revokes_what_it_issued(am):
 
 
 def test_another_clients_code(am):
-    am.add_client("other", scopes=["openid"], grant_types=["authorization_code"], redirect_uris=[APP])
+    am.add_client(
+        "other",
+        scopes=["openid"],
+        grant_types=["authorization_code"],
+        redirect_uris=[APP],
+        token_endpoint_auth_method="none",
+    )
     code = code_of(authorize(am, am.login("demo").token_id))
     assert exchange(am, code, client_id="other").json() == INVALID_GRANT
     assert exchange(am, code).status_code == 200  # a failed attempt does not spend the code
@@ -532,18 +548,18 @@ def sdk_login(am):
 def test_end_session_ends_the_session_even_with_bearer_undefined(am):
     token, body = sdk_login(am)
     r = get(
-        am.url_for("end_session") + "?id_token_hint=" + body["id_token"],
+        am.url_for("endSession") + "?id_token_hint=" + body["id_token"],
         headers={"Authorization": "Bearer undefined", "Accept": "application/json"},
     )
     assert r.status_code == 204
     assert am.state.sessions.get(token, am.clock.now()) is None
     # the session is gone already (the SDK logs out first): still 2xx
-    assert get(am.url_for("end_session") + "?id_token_hint=" + body["id_token"]).status_code == 204
+    assert get(am.url_for("endSession") + "?id_token_hint=" + body["id_token"]).status_code == 204
 
 
 def test_end_session_redirects_to_a_registered_uri_with_state(am):
     _, body = sdk_login(am)
-    url = am.url_for("end_session")
+    url = am.url_for("endSession")
     r = get(
         url,
         params={
@@ -575,7 +591,7 @@ def test_end_session_redirects_to_a_registered_uri_with_state(am):
 def test_end_session_errors(am, params, error, description):
     token, body = sdk_login(am)
     params = {k: body["id_token"] if v is HINT else v for k, v in params.items()}
-    r = get(am.url_for("end_session"), params=params)
+    r = get(am.url_for("endSession"), params=params)
     assert (r.status_code, r.json()) == (400, {"error_description": description, "error": error})
     assert "Location" not in r.headers
     assert am.state.sessions.get(token, am.clock.now()) is not None  # nothing ended
@@ -584,14 +600,14 @@ def test_end_session_errors(am, params, error, description):
 # -- CORS and discovery ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("endpoint", ["userinfo", "revoke", "end_session", "access_token"])
+@pytest.mark.parametrize("endpoint", ["userinfo", "revoke", "endSession", "access_token"])
 def test_cors_for_the_sdks_calls(am, endpoint):
     origin = "http://127.0.0.1:8400"
     r = requests.options(
         am.url_for(endpoint),
         headers={
             "Origin": origin,
-            "Access-Control-Request-Method": "GET" if endpoint in ("userinfo", "end_session") else "POST",
+            "Access-Control-Request-Method": "GET" if endpoint in ("userinfo", "endSession") else "POST",
             "Access-Control-Request-Headers": "accept-api-version,authorization,content-type,x-requested-with",
         },
     )
@@ -599,7 +615,7 @@ def test_cors_for_the_sdks_calls(am, endpoint):
     assert r.headers["Access-Control-Allow-Origin"] == origin
     assert r.headers["Access-Control-Allow-Credentials"] == "true"
     _, body = sdk_login(am)
-    r = get(am.url_for("end_session") + "?id_token_hint=" + body["id_token"], headers={"Origin": origin})
+    r = get(am.url_for("endSession") + "?id_token_hint=" + body["id_token"], headers={"Origin": origin})
     assert (r.headers["Access-Control-Allow-Origin"], r.headers["Access-Control-Allow-Credentials"]) == (
         origin,
         "true",
@@ -656,3 +672,327 @@ def test_the_login_page_picks_the_realm_and_tree(am):
     )
     assert get(f"{am.base_url}/UI/Login?realm=/nowhere").status_code == 404
     assert requests.post(f"{am.base_url}/UI/Login").status_code == 405
+
+
+# -- bad input: never a 5xx, never a redirect to an unregistered URI -------------------------------
+
+FUZZ_BASE = "https://openam.example.com:8443/openam"
+FUZZ_NAMES = [
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "scope",
+    "state",
+    "nonce",
+    "prompt",
+    "code_challenge",
+    "code_challenge_method",
+    "decision",
+    "csrf",
+    "save_consent",
+    "max_age",
+]
+FUZZ_VALUES = [
+    CLIENT,
+    "myClient",
+    "asks",
+    APP,
+    APP + "#x",
+    "http://127.0.0.1:1/callback.html",
+    "https://evil.example/",
+    "code",
+    "token",
+    "openid",
+    "openid profile",
+    "none",
+    "login",
+    "consent",
+    "S256",
+    "plain",
+    "allow",
+    "deny",
+    "on",
+    "TOKEN",
+    "c" * 43,
+    "<script>alert(1)</script>",
+    "60",
+    "\u00b2",
+    "",
+]
+
+
+@pytest.fixture(scope="module")
+def fuzz_state():
+    from mock_as import MockASConfig, State
+    from mock_as.config import ClientConfig
+
+    state = State(MockASConfig(seed=5, users=0))
+    state.add_client(
+        ClientConfig(
+            client_id="asks",
+            scopes=("openid",),
+            grant_types=("authorization_code",),
+            redirect_uris=(APP,),
+            implied_consent=False,
+        )
+    )
+    return state
+
+
+def fuzz_params():
+    from hypothesis import strategies as st
+
+    value = st.one_of(st.sampled_from(FUZZ_VALUES), st.text(max_size=12))
+    name = st.one_of(st.sampled_from(FUZZ_NAMES), st.text(max_size=6))
+    return st.lists(st.tuples(name, value), max_size=10)
+
+
+def test_authorize_never_fails_or_redirects_anywhere_unregistered(fuzz_state):
+    from urllib.parse import urlencode
+
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from mock_as.router import handle
+
+    @given(pairs=fuzz_params(), method=st.sampled_from(["GET", "POST"]), with_session=st.booleans())
+    def check(pairs, method, with_session):
+        state = fuzz_state
+        token = state.sessions.create(state.realm("/"), "demo", "ldapService", state.clock.now()).token_id
+        pairs = [(k, token if v == "TOKEN" else v) for k, v in pairs]
+        headers = {"cookie": f"iPlanetDirectoryPro={token}"} if with_session else {}
+        query, body = urlencode(pairs), b""
+        if method == "POST":
+            headers["content-type"] = "application/x-www-form-urlencoded"
+            query, body = "", urlencode(pairs).encode()
+        r = handle(state, method, "/oauth2/authorize", query, headers, body, FUZZ_BASE)
+        assert r.status in (200, 302, 400), (r.status, r.body[:200])
+        if r.status == 302:
+            where = dict(r.headers)["Location"]
+            assert where.startswith(
+                (APP + "?", f"{FUZZ_BASE}/UI/Login?", "http://127.0.0.1/callback.html?")
+            ), where
+        else:
+            assert dict(r.headers)["Content-Type"] == "text/html;charset=UTF-8"
+            assert b"<script>alert" not in r.body
+
+    check()
+
+
+def test_the_code_exchange_never_fails_on_bad_input(fuzz_state):
+    from urllib.parse import urlencode
+
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from mock_as.router import handle
+
+    names = ["grant_type", "code", "client_id", "redirect_uri", "code_verifier", "client_secret"]
+    values = ["authorization_code", CLIENT, "asks", APP, SDK_VERIFIER, "CODE", "x" * 43, "", "%", "+/="]
+
+    @given(
+        pairs=st.lists(
+            st.tuples(st.sampled_from(names), st.one_of(st.sampled_from(values), st.text(max_size=10))),
+            max_size=8,
+        )
+    )
+    def check(pairs):
+        state = fuzz_state
+        session = state.sessions.create(state.realm("/"), "demo", "ldapService", state.clock.now())
+        code = state.codes.issue(
+            realm="/",
+            client_id=CLIENT,
+            username="demo",
+            redirect_uri=APP,
+            scopes=("openid",),
+            nonce=None,
+            code_challenge=pkce_challenge(SDK_VERIFIER),
+            code_challenge_method="S256",
+            auth_time=session.created,
+            session_handle=session.handle,
+            lifetime=120,
+            now=state.clock.now(),
+        ).code
+        body = urlencode([(k, code if v == "CODE" else v) for k, v in pairs]).encode()
+        headers = {"content-type": "application/x-www-form-urlencoded"}
+        r = handle(state, "POST", "/oauth2/access_token", "", headers, body, FUZZ_BASE)
+        assert r.status in (200, 400, 401), (r.status, r.body[:200])
+        payload = json.loads(r.body)
+        assert ("access_token" in payload) == (r.status == 200)
+
+    check()
+
+
+# -- the registration, from every entry point ------------------------------------------------------
+
+BROWSER_TOML = """
+[[realms]]
+name = "/"
+[[realms.clients]]
+client_id = "spa"
+scopes = ["openid"]
+grant_types = ["authorization_code", "refresh_token"]
+token_endpoint_auth_method = "none"
+redirect_uris = ["https://app.example.com/cb"]
+pkce_required = true
+implied_consent = false
+post_logout_redirect_uris = ["https://app.example.com/"]
+cors_origins = ["https://app.example.com"]
+"""
+
+
+def test_browser_client_fields_from_toml(tmp_path):
+    from mock_as.configfile import load_config
+
+    path = tmp_path / "mock.toml"
+    path.write_text(BROWSER_TOML)
+    [client] = load_config(path).realms[0].clients
+    assert client.redirect_uris == ("https://app.example.com/cb",)
+    assert (client.pkce_required, client.implied_consent) == (True, False)
+    assert client.post_logout_redirect_uris == ("https://app.example.com/",)
+    assert client.cors_origins == ("https://app.example.com",)
+    path.write_text(BROWSER_TOML.replace("pkce_required = true", 'pkce_required = "yes"'))
+    with pytest.raises(ConfigError, match=r"pkce_required: expected true or false"):
+        load_config(path)
+
+
+def test_browser_client_over_the_control_api(mock_as):
+    spa = {
+        "client_id": "spa",
+        "scopes": ["openid"],
+        "grant_types": ["authorization_code"],
+        "token_endpoint_auth_method": "none",
+        "redirect_uris": [APP],
+        "implied_consent": False,
+    }
+    r = requests.post(f"{mock_as.control_url}/clients", json=spa)
+    assert r.status_code == 201
+    assert r.json()["redirect_uris"] == [APP]
+    assert r.json()["implied_consent"] is False
+    token = mock_as.login("demo").token_id
+    r = authorize(mock_as, token, client_id="spa", scope="openid", prompt="none")
+    assert dict(location(r)[1])["error"] == "consent_required"
+    bad = requests.post(f"{mock_as.control_url}/clients", json={**spa, "redirect_uris": "not-a-list"})
+    assert bad.status_code == 400
+
+
+@pytest.mark.mock_as(
+    extra_clients=[
+        {
+            "client_id": "marked",
+            "scopes": ["openid"],
+            "token_endpoint_auth_method": "none",  # a public OpenID client says so, or AM refuses it
+            "grant_types": ["authorization_code"],
+            "redirect_uris": [APP],
+            "post_logout_redirect_uris": ["http://127.0.0.1/bye"],
+        }
+    ]
+)
+def test_browser_client_from_the_marker(am):
+    client = am.state.realm("/").clients["marked"]
+    assert client.redirect_uris == (APP,)
+    assert client.post_logout_redirect_uris == ("http://127.0.0.1/bye",)
+    code = code_of(
+        authorize(am, am.login("demo").token_id, client_id="marked", scope="openid", verifier=None)
+    )
+    assert exchange(am, code, client_id="marked", verifier=None).status_code == 200
+
+
+def test_the_seeded_public_client(am):
+    client = am.state.realm("/").clients[CLIENT]
+    assert client.secret is None
+    assert client.token_endpoint_auth_method == "none"
+    assert client.grant_types == ("authorization_code", "refresh_token")
+    assert (client.pkce_required, client.implied_consent) == (True, True)
+    assert "http://127.0.0.1/callback.html" in client.redirect_uris
+    assert CLIENT in am.state.realm("/customers").clients
+
+
+def test_discovery_validates_in_a_strict_client_library(am):
+    from authlib.oidc.discovery import OpenIDProviderMetadata
+
+    doc = requests.get(am.url_for("openid-configuration")).json()
+    metadata = OpenIDProviderMetadata(doc)
+    # the fields the browser flows add, each as OpenID Connect Discovery 1.0 and RFC 8414 want it
+    metadata.validate_issuer()
+    metadata.validate_authorization_endpoint()
+    metadata.validate_token_endpoint()
+    metadata.validate_response_types_supported()
+    metadata.validate_grant_types_supported()
+    metadata.validate_code_challenge_methods_supported()
+    assert metadata["authorization_endpoint"].startswith(am.issuer())
+    assert metadata["end_session_endpoint"].startswith(am.issuer())
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/oauth2/authorize", ""),
+        ("/oauth2/realms/root/authorize", ""),
+        ("/oauth2/realms/root/realms/customers/authorize", ""),
+        ("/oauth2/customers/authorize", ""),
+        ("/oauth2/authorize", "realm=/customers&"),
+    ],
+)
+def test_authorize_in_every_realm_form(am, path, query):
+    realm = "/customers" if "customers" in path + query else "/"
+    token = am.login("demo", realm=realm).token_id
+    url = f"{am.base_url}{path}?{query}client_id={CLIENT}&redirect_uri={APP}&response_type=code&scope=openid"
+    url += "&code_challenge=" + pkce_challenge(SDK_VERIFIER)
+    found = dict(location(get(url, headers=cookie(am, token)))[1])
+    assert found["iss"] == am.issuer(realm)
+
+
+def test_max_age_asks_for_a_fresh_login(am):
+    token = am.login("demo").token_id
+    assert "code" in dict(location(authorize(am, token, max_age="60", prompt="none"))[1])
+    am.clock.advance(61)
+    r = authorize(am, token, max_age="60", prompt="none")
+    assert location(r)[1] == [
+        ("error", "login_required"),
+        ("error_description", "The request requires login."),
+        ("state", "st-1"),
+    ]
+    r = authorize(am, token, max_age="60")
+    assert location(r)[0] == f"{am.base_url}/UI/Login"
+    for bad in ("-1", "\u00b2", "1" * 13):
+        assert dict(location(authorize(am, token, max_age=bad))[1])["error"] == "invalid_request"
+
+
+def test_the_flow_over_httpx_in_process(mock_as_httpx):
+    import httpx
+
+    mock = mock_as_httpx
+    token = mock.login("demo").token_id
+    url = mock.authorize_url(
+        CLIENT,
+        APP,
+        scope="openid",
+        state="h",
+        code_challenge=pkce_challenge(SDK_VERIFIER),
+        code_challenge_method="S256",
+    )
+    with httpx.Client(cookies={"iPlanetDirectoryPro": token}) as client:
+        r = client.get(url)
+        assert r.status_code == 302  # httpx follows no redirect by default
+        code = parse_qs(urlsplit(r.headers["location"]).query)["code"][0]
+        tokens = client.post(
+            mock.token_url,
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "client_id": CLIENT,
+                "redirect_uri": APP,
+                "code_verifier": SDK_VERIFIER,
+            },
+        )
+    assert tokens.status_code == 200
+    assert claims_of(tokens.json()["id_token"])["sub"] == "demo"
+
+
+def test_faults_reach_the_browser_endpoints(am):
+    am.fail("authorize", status=503)
+    r = authorize(am, am.login("demo").token_id)
+    assert r.status_code == 503
+    assert r.json()["error"] == "temporarily_unavailable"
+    assert authorize(am, am.login("demo").token_id).status_code == 302  # once only

@@ -37,7 +37,8 @@ APP = ClientConfig(
 )
 CREDENTIALS = {"client_id": "app", "client_secret": "app-secret"}
 PASSWORD_GRANT = {"grant_type": "password", "username": "demo", "password": "Ch4ng31t", **CREDENTIALS}
-NO_SUCH_REFRESH_TOKEN = {"error_description": "RefreshToken does not exist", "error": "invalid_request"}
+# An unknown, rotated or other-realm refresh token (reference §8).
+NO_SUCH_REFRESH_TOKEN = {"error_description": "grant is invalid", "error": "invalid_grant"}
 
 
 def config() -> MockASConfig:

@@ -320,6 +320,8 @@ def assert_am_answer(
     nothing a browser could take for markup. Returns the parsed body."""
     assert 200 <= status < 500 or status in also, (status, body[:300])
     content_type = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
+    if content_type.startswith("text/html") or status in (204, 302):
+        return browser_answer(status, headers, body)
     assert content_type.split(";")[0].strip() == "application/json", (status, headers)
     payload = json.loads(body)
     if status >= 400:
@@ -334,6 +336,21 @@ def assert_am_answer(
             assert "www-authenticate" in {k.lower() for k in headers}, headers
     assert b"<" not in body, body[:300]
     return payload
+
+
+def browser_answer(status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    """What the browser endpoints (authorize, endSession, the login page) may answer besides JSON:
+    a redirect or a 204 with no body, or one of the mock's pages under its strict policy, with
+    whatever the request carried escaped."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if status in (204, 302):
+        assert body == b"", body[:300]
+        assert status == 204 or lowered.get("location"), headers
+        return {}
+    assert status in (200, 400), status
+    assert "default-src 'none'" in lowered["content-security-policy"], headers
+    assert b"<script>alert" not in body, body[:300]
+    return {}
 
 
 # -- level 1: handle() ------------------------------------------------------------------------------
@@ -351,6 +368,14 @@ def fuzz_state() -> State:
 @example(
     method="POST", path="/oauth2/access_token", query="", headers={"authorization": "Basic \udcff"}, body=b""
 )
+@example(
+    method="GET",
+    path="/oauth2/authorize",
+    query="client_id=myClient&state=<script>alert(1)</script>",
+    headers={},
+    body=b"",
+)
+@example(method="GET", path="/UI/Login", query="goto=<script>alert(1)</script>", headers={}, body=b"")
 def test_handle_answers_everything_in_ams_format(
     fuzz_state: State, method: str, path: str, query: str, headers: dict[str, str], body: bytes
 ) -> None:

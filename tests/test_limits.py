@@ -238,3 +238,214 @@ def test_a_client_that_never_reads_does_not_block_others(server):
         s.sendall(one * 200)
         r = requests.post(server.token_url, data=DOCS_FORM, timeout=SOCKET_TIMEOUT)
         assert r.status_code == 200
+
+
+# -- memory: bounded by bytes ----------------------------------------------------------------------
+
+
+def _rss() -> int:
+    """This process's resident set size in bytes (Linux)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_large_requests_cost_the_journal_bytes_not_megabytes(server):
+    import gc
+    import os
+    import time
+
+    from mock_as.state import JOURNAL_BYTES, JOURNAL_ENTRY_BYTES, JOURNAL_VALUE_BYTES
+
+    if not os.path.exists("/proc/self/status"):
+        pytest.skip("reads /proc")
+    server.state.reset()
+    gc.collect()
+    before = _rss()
+    session = requests.Session()
+    big = padded_form(MAX_BODY_BYTES)
+    for _ in range(150):
+        assert session.post(server.token_url, data=big, headers=FORM_TYPE, timeout=SOCKET_TIMEOUT).ok
+    many = urlencode(DOCS_FORM).encode() + b"".join(b"&%d=" % i for i in range(100_000))
+    for _ in range(50):
+        assert session.post(server.token_url, data=many, headers=FORM_TYPE, timeout=SOCKET_TIMEOUT).ok
+    gc.collect()
+    assert _rss() - before < 200 * 1024 * 1024
+    assert server.state._journal_bytes <= JOURNAL_BYTES
+    calls = [c for c in server.calls if c.endpoint == "access_token"]  # (earlier tests pipelined others)
+    assert len(calls) == 200
+    assert len(calls[0].params["pad"].encode()) <= JOURNAL_VALUE_BYTES
+    assert calls[0].params["pad"].endswith("…")
+    last = calls[-1].params
+    assert sum(len(k) + len(v) for k, v in last.items()) <= JOURNAL_ENTRY_BYTES
+    assert last["…"].endswith(" more")
+    assert last["password"] == "***"
+    started = time.monotonic()
+    r = session.get(server.control_url + "/journal", timeout=SOCKET_TIMEOUT)
+    assert time.monotonic() - started < 5
+    assert r.status_code == 200
+    assert len(r.content) < 20 * 1024 * 1024
+    assert len([c for c in r.json() if c["endpoint"] == "access_token"]) == 200
+    server.state.reset()
+    assert (len(server.calls), server.state._journal_bytes) == (0, 0)
+
+
+def test_the_journal_keeps_its_total_and_drops_the_oldest():
+    from mock_as.state import JOURNAL_BYTES, Call, State
+
+    state = State()
+    params = {f"k{i}": "v" * 1000 for i in range(20)}
+    for i in range(1000):
+        state.record(Call("POST", f"/x/{i}", None, None, params, 200, None, 0.0))
+    first, calls = state.journal_since()
+    assert state._journal_bytes <= JOURNAL_BYTES
+    assert 0 < len(calls) < 1000
+    assert first == 1000 - len(calls)
+    assert calls[-1].path == "/x/999"
+
+
+def test_the_journal_pages():
+    with MockASServer(seed=3) as server:
+        _pages(server)
+
+
+def _pages(server):
+    for _ in range(25):
+        requests.get(server.url_for("jwk_uri"), timeout=SOCKET_TIMEOUT)
+    url = server.control_url + "/journal?limit=10"
+    seen = []
+    pages = 0
+    while url and pages < 10:
+        r = requests.get(url, timeout=SOCKET_TIMEOUT)
+        assert r.status_code == 200
+        seen += [c["seq"] for c in r.json()]
+        url = r.links.get("next", {}).get("url")
+        pages += 1
+    assert seen == list(range(25))
+    assert pages == 3
+    r = requests.get(server.control_url + "/journal", params={"after": 22}, timeout=SOCKET_TIMEOUT)
+    assert [c["seq"] for c in r.json()] == [23, 24]
+    for bad in ("0", "x", "-1", "10001", ""):
+        r = requests.get(server.control_url + "/journal", params={"limit": bad}, timeout=SOCKET_TIMEOUT)
+        assert r.status_code == 400
+        assert "limit" in r.json()["error_description"]
+
+
+# -- tokens: a cap on the live ones -----------------------------------------------------------------
+
+
+@pytest.mark.mock_as(max_tokens=3)
+def test_the_oldest_tokens_go_first_and_then_are_unknown(am):
+    form = {**DOCS_FORM}
+    tokens = [requests.post(am.token_url, data=form).json()["access_token"] for _ in range(5)]
+    assert len(am.state.tokens) == 3
+    answers = [requests.get(am.url_for("tokeninfo"), params={"access_token": t}).status_code for t in tokens]
+    assert answers == [401, 401, 200, 200, 200]
+
+
+def test_the_token_cap_costs_nothing_per_issue_for_revoked_tokens():
+    from mock_as.config import MockASConfig
+    from mock_as.state import State
+
+    state = State(MockASConfig(max_tokens=10))
+    for _ in range(5000):
+        token = state.issue(
+            kind="access_token",
+            realm="/",
+            client_id="c",
+            username="u",
+            scopes=(),
+            grant_type="x",
+            lifetime=60,
+        )
+        state.revoke(token.id)
+    assert len(state._order) <= 2 * 10 + 1024
+    for _ in range(5000):  # evicted, not expired: their expiry entries go too
+        state.issue(
+            kind="access_token",
+            realm="/",
+            client_id="c",
+            username="u",
+            scopes=(),
+            grant_type="x",
+            lifetime=60,
+        )
+    assert len(state.tokens) == 10
+    assert len(state._expiry) <= 2 * 10 + 1024
+
+
+# -- the fault queue: capped, and matched without a scan ---------------------------------------------
+
+
+def test_the_fault_queue_is_capped(am):
+    from mock_as.errors import ConfigError
+    from mock_as.faults import MAX_FAULTS
+
+    for _ in range(MAX_FAULTS):
+        am.fail("tokeninfo", times=None)
+    with pytest.raises(ConfigError, match="at most"):
+        am.fail()
+    am.clear_faults()
+    queued = [am.fail("tokeninfo") for _ in range(MAX_FAULTS)]
+    first = queued[0]
+    requests.get(am.url_for("tokeninfo"), params={"access_token": "x"})  # spends the first
+    newest = am.fail()  # the spent one made room
+    listed = am.state.faults.all()
+    assert len(listed) == MAX_FAULTS
+    assert listed[-1] is newest
+    assert first not in listed
+
+
+def test_a_request_looks_only_at_faults_that_can_hit_it(am, monkeypatch):
+    from mock_as.faults import MAX_FAULTS, Fault
+
+    for _ in range(MAX_FAULTS - 2):
+        am.fail("tokeninfo", times=None)
+    am.fail("access_token", status=503)
+    looked = []
+    original = Fault.matches
+    monkeypatch.setattr(Fault, "matches", lambda self, x: looked.append(self.id) or original(self, x))
+    assert requests.post(am.token_url, data=DOCS_FORM).status_code == 503
+    assert requests.post(am.token_url, data=DOCS_FORM).status_code == 200  # spent: out of the index
+    assert looked == [MAX_FAULTS - 1]
+
+
+# -- the connection: framing in doubt closes it ----------------------------------------------------
+
+
+def test_content_length_with_transfer_encoding_closes_the_connection(server):
+    """RFC 9112 §6.1: the server answers (reading the body as chunked), then closes."""
+    form = urlencode(DOCS_FORM).encode()
+    body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(form), form)
+    head = (
+        b"POST /openam/oauth2/access_token HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=SOCKET_TIMEOUT) as s:
+        s.sendall(head + body)
+        raw = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := s.recv(65536):  # ends only when the server closes
+                raw += chunk
+    status, headers, _ = parse_response(raw)
+    assert status == 200
+    assert headers["Connection"] == "close"
+
+
+def test_a_plain_request_keeps_the_connection(server):
+    session = requests.Session()
+    first = session.post(server.token_url, data=DOCS_FORM, timeout=SOCKET_TIMEOUT)
+    assert "close" not in first.headers.get("Connection", "")
+
+
+@pytest.mark.parametrize("cap", [0, -1, True, 2.5])
+def test_a_token_cap_below_one_is_refused(cap):
+    from mock_as.config import MockASConfig
+    from mock_as.errors import ConfigError
+    from mock_as.state import State
+
+    with pytest.raises(ConfigError, match="max_tokens"):
+        State(MockASConfig(max_tokens=cap))

@@ -111,6 +111,10 @@ def test_rfc_2047_encoded_credentials(am):
     )
     assert r.status_code == 200, r.text
     assert am.session(r.json()["tokenId"]).username == "jürgen"
+    r = zero_page(am, "=?UTF-8?Q?j=C3=BCrgen?=", "=?utf-8?q?p=C3=A4ssw=C3=B6rd?=")  # the Q encoding
+    assert r.status_code == 200, r.text
+    r = zero_page(am, "=?no-such-charset?B?eA==?=", "x")
+    assert (r.status_code, r.json()["code"]) == (400, 400)
 
 
 def test_wrong_password_fails_as_a_tree_and_as_a_chain(am):
@@ -630,6 +634,23 @@ def test_password_grant_failures_lock_rest_out_and_success_clears_the_count(am):
     assert zero_page(am, **tree()).json()["message"] == "User Locked Out."
 
 
+def test_a_tree_warns_before_the_lock(am):
+    am.set_lockout(failure_count=3, warn_after=2)
+    assert zero_page(am, password="wrong", **tree()).json() == LOGIN_FAILURE
+    warned = zero_page(am, password="wrong", **tree())
+    assert (warned.status_code, warned.json()) == (
+        401,
+        {
+            "code": 401,
+            "reason": "Unauthorized",
+            "message": "Warning: You will be locked out after 1 more failure(s).",
+            "detail": {"failureUrl": ""},
+        },
+    )
+    zero_page(am, password="wrong", **tree())
+    assert zero_page(am, **tree()).json()["message"] == "User Locked Out."
+
+
 # -- journal, faults, CORS, handle ------------------------------------------------------------------
 
 
@@ -735,3 +756,40 @@ def test_sessions_end_with_the_reset(am):
     am.login("demo")
     am.reset()
     assert am.sessions == []
+
+
+def test_no_session_logs_in_without_a_session(am):
+    r = zero_page(am, noSession="true")
+    assert (r.status_code, r.json()) == (200, {"successUrl": context(am) + "/console", "realm": "/"})
+    assert "Set-Cookie" not in r.headers
+    assert am.sessions == []
+
+
+def test_a_negative_warning_threshold_is_refused(am):
+    with pytest.raises(ConfigError, match="warn_after"):
+        am.set_lockout(warn_after=-1)
+
+
+@pytest.mark.mock_as(clock_start=1_800_000_000)
+def test_openam_1x_timing_actions(am):
+    login = am.login("demo")
+    am.clock.advance(90)
+    v1 = {"Accept-API-Version": "resource=1.2", **login.headers}
+    url = f"{rest(am, 'sessions')}/{login.token_id}"
+    answers = {
+        action: requests.post(url, params={"_action": action}, headers=v1).json()
+        for action in ("getIdle", "getMaxIdle", "getMaxSessionTime", "getMaxTime", "getTimeLeft", "isActive")
+    }
+    assert answers == {
+        "getIdle": {"idletime": 90},
+        "getMaxIdle": {"maxidletime": 30},
+        "getMaxSessionTime": {"maxsessiontime": 120},
+        "getMaxTime": {"maxtime": 7110},
+        "getTimeLeft": {"maxtime": 7110},
+        "isActive": {"active": True},
+    }
+    requests.post(url, params={"_action": "isActive", "refresh": "true"}, headers=v1)
+    assert requests.post(url, params={"_action": "getIdle"}, headers=v1).json() == {"idletime": 0}
+    # they are 1.x actions: the newer resource versions do not have them
+    r = requests.post(url, params={"_action": "getIdle"}, headers={**SESSIONS_40, **login.headers})
+    assert r.status_code == 400

@@ -51,7 +51,7 @@ def wait_for_calls(am, count, timeout=5.0):
     [
         ({"status": "locked"}, "User Locked Out."),
         ({"status": "inactive"}, "User is not Active"),
-        ({"password_expired": True}, "Password must be reset. Please navigate to <Password Reset URL>."),
+        ({"password_expired": True}, "Password must be reset."),  # stock LDAP text, reference §5
     ],
 )
 def test_account_states_answer_as_am(am, changes, module_message):
@@ -301,11 +301,13 @@ def test_a_status_http_does_not_name(am, status):
     assert r.json() == {"error_description": "Error", "error": "custom_error"}
 
 
+@pytest.mark.mock_as(fault_documents=True)  # a gateway's HTML page: allowed, without script
 def test_a_custom_body(am):
     am.fail(status=502, body="<html><body>Bad Gateway</body></html>", content_type="text/html")
     r = post(am)
     assert r.status_code == 502
     assert r.headers["Content-Type"] == "text/html"
+    assert r.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
     assert r.text == "<html><body>Bad Gateway</body></html>"
     am.fail(body={"access_token": "x", "token_type": "Bearer"})  # a token answer missing expires_in
     r = post(am)

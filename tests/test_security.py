@@ -392,3 +392,322 @@ def test_tokens_never_repeat_within_a_mock():
         for _ in range(20_000)
     }
     assert len(ids) == 20_000
+
+
+# -- the control API answers only this machine's tools ---------------------------------------------
+
+
+def _root(mock) -> str:
+    return mock.base_url.rsplit("/", 1)[0]
+
+
+def _state_snapshot(mock) -> tuple:
+    state = mock.state
+    return (
+        sorted(state.realm("/").users),
+        sorted(state.realm("/").clients),
+        len(state.faults.all()),
+        state.seed,
+        len(state.tokens),
+    )
+
+
+CROSS_SITE_WRITES = {
+    # what a page on any site can make a browser send without asking (no CORS preflight)
+    "text/plain form": (
+        "POST",
+        "/__mock_as__/users",
+        {"Content-Type": "text/plain", "Origin": "https://evil.example"},
+        b'{"username": "mallory", "password": "x", "ignore": "="}',
+    ),
+    "url-encoded form": (
+        "POST",
+        "/__mock_as__/faults",
+        {"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://evil.example"},
+        b'{"times": null}=',
+    ),
+    "multipart form": (
+        "POST",
+        "/__mock_as__/reseed",
+        {"Content-Type": "multipart/form-data; boundary=x", "Origin": "null"},
+        b'--x\r\nContent-Disposition: form-data; name="seed"\r\n\r\n7\r\n--x--\r\n',
+    ),
+    "JSON from another origin": (
+        "POST",
+        "/__mock_as__/reset",
+        {"Content-Type": "application/json", "Origin": "http://localhost:3000"},
+        b"{}",
+    ),
+    "form without an Origin (an old browser, a redirect)": (
+        "POST",
+        "/__mock_as__/users",
+        {"Content-Type": "text/plain"},
+        b'{"username": "mallory", "password": "x"}',
+    ),
+    "a navigation from another site": (
+        "DELETE",
+        "/__mock_as__/users/demo",
+        {"Sec-Fetch-Site": "cross-site"},
+        b"",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CROSS_SITE_WRITES))
+def test_a_cross_site_write_changes_nothing(mock_as, case):
+    method, path, headers, body = CROSS_SITE_WRITES[case]
+    before = _state_snapshot(mock_as)
+    r = requests.request(method, _root(mock_as) + path, headers=headers, data=body)
+    assert r.status_code in (403, 415), r.text
+    assert set(r.json()) == {"error", "error_description"}
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert _state_snapshot(mock_as) == before
+
+
+@pytest.mark.parametrize(
+    "host", ["rebind.attacker.example", "rebind.attacker.example:8080", "192.0.2.1", "[2001:db8::1]:80"]
+)
+@pytest.mark.parametrize(
+    "path", ["/__mock_as__/users", "/__mock_as__/clients", "/__mock_as__/nowhere", "/__mock_as__/ui"]
+)
+def test_a_rebound_host_reads_nothing(mock_as, host, path):
+    """DNS rebinding: a page whose name now points at 127.0.0.1 reads the answers as its own."""
+    r = requests.get(_root(mock_as) + path, headers={"Host": host})
+    assert r.status_code == 403
+    assert "Ch4ng31t" not in r.text
+    assert "forgerock" not in r.text
+    assert r.json()["error"] == "forbidden"
+
+
+def test_a_rebound_host_cannot_write_either(mock_as):
+    before = _state_snapshot(mock_as)
+    r = requests.post(
+        _root(mock_as) + "/__mock_as__/users",
+        json={"username": "mallory", "password": "x"},
+        headers={"Host": "rebind.attacker.example"},
+    )
+    assert r.status_code == 403
+    assert _state_snapshot(mock_as) == before
+
+
+@pytest.mark.parametrize(
+    "host", ["localhost", "LOCALHOST:9", "app.localhost", "127.0.0.1", "127.1.2.3:80", "[::1]:8080"]
+)
+def test_loopback_hosts_and_the_machines_own_tools_are_served(mock_as, host):
+    r = requests.post(
+        _root(mock_as) + "/__mock_as__/users",
+        json={"username": "bob", "password": "pw"},
+        headers={"Host": host},
+    )
+    assert r.status_code == 201, r.text
+    assert "bob" in mock_as.state.realm("/").users
+
+
+def test_bodiless_writes_and_json_with_a_charset_are_served(mock_as):
+    root = _root(mock_as)
+    mock_as.fail()
+    assert requests.delete(root + "/__mock_as__/faults").status_code == 204
+    r = requests.post(
+        root + "/__mock_as__/reseed",
+        data=b'{"seed": 5}',
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+    assert r.status_code == 200
+    assert requests.post(root + "/__mock_as__/reset").status_code == 200
+
+
+def test_a_foreign_preflight_gets_no_cors_headers(mock_as):
+    r = requests.options(
+        _root(mock_as) + "/__mock_as__/users",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert r.status_code == 403
+    assert "Access-Control-Allow-Origin" not in r.headers
+
+
+def test_a_tool_without_a_host_header_is_served(mock_as):
+    from tests.wire import exchange_raw, parse_response
+
+    status, _, _ = parse_response(exchange_raw(mock_as.port, b"GET /__mock_as__/clock HTTP/1.0\r\n\r\n"))
+    assert status == 200
+
+
+def test_the_mocks_own_pages_may_call_it(mock_as):
+    own = _root(mock_as)
+    r = requests.post(
+        own + "/__mock_as__/reset", json={}, headers={"Origin": own, "Sec-Fetch-Site": "same-origin"}
+    )
+    assert r.status_code == 200
+
+
+def test_am_endpoints_still_take_form_posts_from_anywhere(mock_as):
+    r = requests.post(
+        mock_as.token_url, data=DOCS_FORM, headers={"Origin": "https://app.example", "Host": "am.example.com"}
+    )
+    assert r.status_code == 200
+
+
+def test_more_hosts_and_origins_are_allowed_only_when_configured():
+    from mock_as import MockASServer
+
+    with MockASServer(
+        seed=1, control_hosts=("mock-as", "ci-host:8080"), control_origins=("http://localhost:3000",)
+    ) as server:
+        root = _root(server)
+        assert requests.get(root + "/__mock_as__/users", headers={"Host": "mock-as:1234"}).status_code == 200
+        assert requests.get(root + "/__mock_as__/users", headers={"Host": "ci-host:8080"}).status_code == 200
+        assert requests.get(root + "/__mock_as__/users", headers={"Host": "ci-host:9"}).status_code == 403
+        r = requests.post(root + "/__mock_as__/reset", json={}, headers={"Origin": "http://localhost:3000"})
+        assert r.status_code == 200
+        assert r.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+        preflight = requests.options(
+            root + "/__mock_as__/users",
+            headers={
+                "Origin": "http://localhost:3000",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type",
+            },
+        )
+        assert preflight.status_code == 200
+        assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+        assert preflight.headers["Access-Control-Allow-Headers"] == "Content-Type"
+        r = requests.post(root + "/__mock_as__/reset", json={}, headers={"Origin": "http://localhost:3001"})
+        assert r.status_code == 403
+        assert "Access-Control-Allow-Origin" not in r.headers
+
+
+def test_binding_every_address_does_not_open_the_control_api(monkeypatch):
+    from mock_as.control_guard import Refusal, check
+
+    with pytest.raises(Refusal):
+        check("GET", {"host": "203.0.113.5:8080"}, {"wsgi.url_scheme": "http"}, 0)
+
+
+def test_the_cli_and_the_environment_allow_more(monkeypatch):
+    from click.testing import CliRunner
+
+    from mock_as.cli import main
+    from mock_as.plugin import build_config
+
+    configs = []
+
+    def make_server(state, host, port, threads=4):
+        configs.append(state.config)
+        return _Unstarted(host)
+
+    monkeypatch.setattr("mock_as.server.make_wsgi_server", make_server)
+    monkeypatch.setattr(signal, "signal", lambda *args: None)
+    args = [
+        "serve",
+        "--port",
+        "0",
+        "-q",
+        "--control-host",
+        "mock-as",
+        "--control-origin",
+        "http://localhost:3000",
+    ]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    assert (
+        CliRunner()
+        .invoke(main, ["serve", "--port", "0", "-q"], env={"MOCK_AS_CONTROL_HOSTS": "a b:1"})
+        .exit_code
+        == 0
+    )
+    assert configs[0].control_hosts == ("mock-as",)
+    assert configs[0].control_origins == ("http://localhost:3000",)
+    assert configs[1].control_hosts == ("a", "b:1")
+    assert CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--port", "0", "-q"]).exit_code == 0
+    assert configs[2].control_hosts == ()
+    config = build_config({}, {"MOCK_AS_CONTROL_HOSTS": "x,y", "MOCK_AS_CONTROL_ORIGINS": "http://a:1"})
+    assert (config.control_hosts, config.control_origins) == (("x", "y"), ("http://a:1",))
+
+
+@pytest.mark.parametrize("depth", [65, 1000, 100_000])
+def test_deeply_nested_json_is_a_400_in_the_control_apis_format(mock_as, caplog, depth):
+    body = "[" * depth + "]" * depth
+    r = requests.post(
+        _root(mock_as) + "/__mock_as__/faults", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_request"
+    assert "nests too deeply" in r.json()["error_description"]
+    assert not [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
+
+
+def test_nesting_inside_strings_does_not_count(mock_as):
+    r = requests.post(
+        _root(mock_as) + "/__mock_as__/users", json={"username": "[" * 100, "password": "{" * 100}
+    )
+    assert r.status_code == 201
+
+
+# -- no answer runs script in the mock's origin -----------------------------------------------------
+
+
+def test_every_answer_says_nosniff(am):
+    answers = [
+        requests.post(am.token_url, data=DOCS_FORM),
+        requests.post(am.token_url, data={}),
+        requests.get(am.url_for("jwk_uri")),
+        requests.get(f"{am.base_url}/oauth2/nowhere"),
+    ]
+    am.fail(body="plain", content_type="text/plain")
+    answers.append(requests.post(am.token_url, data=DOCS_FORM))
+    for r in answers:
+        assert r.headers["X-Content-Type-Options"] == "nosniff", r.url
+
+
+def test_the_flask_side_and_waitress_rejects_say_nosniff(mock_as):
+    from tests.wire import exchange_raw, parse_response
+
+    root = _root(mock_as)
+    for r in (requests.get(root + "/__mock_as__/"), requests.get(root + "/elsewhere")):
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+    _, headers, _ = parse_response(exchange_raw(mock_as.port, b"GET / HTTP/1.1\r\n<script>\r\n\r\n"))
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+DOCUMENT_TYPES = [
+    "text/html",
+    "TEXT/HTML; charset=utf-8",
+    "application/xhtml+xml",
+    "image/svg+xml",
+    "text/xml",
+    "application/xml",
+    "application/atom+xml",
+    "application/pdf",
+    "multipart/x-mixed-replace; boundary=x",
+]
+
+
+@pytest.mark.parametrize("content_type", DOCUMENT_TYPES)
+def test_a_fault_may_not_serve_a_document_by_default(mock_as, content_type):
+    from mock_as.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="fault_documents"):
+        mock_as.fail(body="<script>alert(1)</script>", content_type=content_type)
+    r = requests.post(
+        mock_as.control_url + "/faults",
+        json={"body": "<script>alert(1)</script>", "content_type": content_type},
+    )
+    assert r.status_code == 400
+    assert mock_as.state.faults.all() == []
+
+
+@pytest.mark.mock_as(fault_documents=True)
+def test_an_allowed_document_fault_blocks_scripts(am):
+    am.fail(status=502, body="<script>alert(1)</script>", content_type="image/svg+xml")
+    r = requests.post(am.token_url, data=DOCS_FORM)
+    assert r.status_code == 502
+    csp = r.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp
+    assert "sandbox" in csp
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_text_and_json_faults_need_no_setting(am):
+    am.fail(body="<b>not a page</b>", content_type="text/plain")
+    r = requests.post(am.token_url, data=DOCS_FORM)
+    assert r.headers["Content-Type"] == "text/plain"
+    assert "Content-Security-Policy" not in r.headers

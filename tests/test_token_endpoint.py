@@ -347,7 +347,11 @@ def test_password_expired(am):
     am.set_user("demo", password_expired=True)
     assert post(am, DOCS_FORM).json() == INVALID_GRANT
     am.configure_realm(module_messages=True)
-    assert post(am, DOCS_FORM).json()["error_description"].startswith("Password must be reset.")
+    # reference §5: the stock LDAP module's text, not a custom module's longer wording
+    assert post(am, DOCS_FORM).json() == {
+        "error_description": "Password must be reset.",
+        "error": "invalid_grant",
+    }
 
 
 # -- authentication services (§6) ------------------------------------------------------------------
@@ -363,12 +367,19 @@ def test_auth_chain_parameter_selects_the_service(am):
     assert r.status_code == 200
 
 
+MISSING_REQUIREMENTS = {
+    "error_description": "Internal Server Error (500) - Missing requirements",
+    "error": "server_error",
+}
+
+
 def test_auth_chain_in_query_string(am):
     from mock_as import ServiceConfig
 
     am.state.add_service(ServiceConfig(name="broken", fail=True))
     r = post(am, DOCS_FORM, url=am.token_url + "?auth_chain=broken")
-    assert r.json() == INVALID_GRANT
+    # reference §6: a service that needs more than name and password is AM's server_error
+    assert (r.status_code, r.json()) == (400, MISSING_REQUIREMENTS)
 
 
 def test_service_precedence(am):
@@ -376,16 +387,20 @@ def test_service_precedence(am):
 
     am.state.add_service(ServiceConfig(name="broken", fail=True))
     am.configure_realm(org_auth_service="broken")
-    assert post(am, DOCS_FORM).json() == INVALID_GRANT  # the realm's default service runs
+    assert post(am, DOCS_FORM).json() == MISSING_REQUIREMENTS  # the realm's default service runs
     am.configure_realm(password_grant_auth_service="ldapService")
     assert post(am, DOCS_FORM).status_code == 200  # the password grant service wins over it
-    assert post(am, form(auth_chain="broken")).json() == INVALID_GRANT  # auth_chain wins over both
+    assert post(am, form(auth_chain="broken")).json() == MISSING_REQUIREMENTS  # auth_chain wins over both
 
 
 def test_unknown_service(am):
-    r = post(am, form(auth_chain="noSuchTree"))
+    r = post(am, form(auth_chain="noSuchTree", state="xyz"))
     assert r.status_code == 400
-    assert r.json() == {"error_description": "Authentication service not found", "error": "server_error"}
+    # reference §5: Restlet's 500 status text as a 400 server_error, without state
+    assert r.text == (
+        '{"error_description":"Internal Server Error (500) - The server encountered an unexpected'
+        ' condition which prevented it from fulfilling the request","error":"server_error"}'
+    )
 
 
 # -- scopes (§7) ------------------------------------------------------------------------------------
@@ -409,8 +424,9 @@ def test_no_scope_and_no_default(am):
 def test_any_unknown_scope_rejects_the_request(am):
     r = post(am, form(scope="write admin root"))
     assert r.status_code == 400
+    # reference §5, §7.1: the invalid list is a Java HashSet: [root, admin]
     assert r.json() == {
-        "error_description": "Unknown/invalid scope(s): [admin, root]",
+        "error_description": "Unknown/invalid scope(s): [root, admin]",
         "error": "invalid_scope",
     }
 
@@ -483,10 +499,10 @@ def test_refresh_rotates(am, rt_client):
     assert r.status_code == 200, r.text
     body = r.json()
     assert list(body) == ["access_token", "refresh_token", "scope", "token_type", "expires_in"]
-    assert body["scope"] == "write read"
+    assert body["scope"] == "read write"  # reference §8: a refresh without scope prints a TreeSet
     assert body["refresh_token"] != rt
-    r = post(am, data)  # the old one is gone
-    assert r.json() == {"error_description": "RefreshToken does not exist", "error": "invalid_request"}
+    r = post(am, data)  # the old one is gone: reference §8, "grant is invalid"
+    assert r.json() == {"error_description": "grant is invalid", "error": "invalid_grant"}
     r = post(am, {**data, "refresh_token": body["refresh_token"], "scope": "read"})
     assert r.status_code == 200
     assert r.json()["scope"] == "read"
@@ -506,7 +522,7 @@ def test_refresh_errors(am, rt_client):
     r = post(am, base)
     assert r.json() == {"error_description": "Missing parameter, 'refresh_token'", "error": "invalid_request"}
     r = post(am, {**base, "refresh_token": "bogus"})
-    assert r.json() == {"error_description": "RefreshToken does not exist", "error": "invalid_request"}
+    assert r.json() == {"error_description": "grant is invalid", "error": "invalid_grant"}  # reference §8
     r = post(am, {**base, "refresh_token": rt, "scope": "write admin"})
     assert r.json() == {"error_description": "Unknown/invalid scope(s): [admin]", "error": "invalid_scope"}
     am.add_client("other", "o", scopes=["write"], grant_types=["refresh_token"])

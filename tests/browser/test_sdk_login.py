@@ -5,11 +5,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
-import pytest
-
-from mock_as import router
 from mock_as.config import DEMO_USER
 
 from ..support.browser import require_sdk
@@ -19,8 +16,6 @@ CLIENT = "sdkPublicClient"
 
 def open_app(page, static_site, mock_as, **query):
     """The test app configured as README "Browser flows" shows, with the mock as its AM."""
-    from urllib.parse import urlencode
-
     params = {
         "baseUrl": mock_as.base_url,
         "timeout": 5000,
@@ -69,8 +64,13 @@ def get_tokens_user_and_logout(page, mock_as, token_id, seen):
     assert mock_as.state.sessions.get(token_id, mock_as.clock.now()) is not None
     out = page.evaluate("window.app.logout()")
     assert out["ok"], out
-    steps = [(c.endpoint, c.status) for c in mock_as.calls if c.endpoint in ("revoke", "end_session")]
-    assert steps == [("revoke", 200), ("end_session", 204)]
+    # FRUser.logout, in the SDK's order: the session (no body), the token, the OpenID session
+    steps = [
+        (c.method, c.endpoint, c.status)
+        for c in mock_as.calls
+        if c.endpoint in ("sessions", "revoke", "endSession") and c.method != "OPTIONS"
+    ]
+    assert steps == [("POST", "sessions", 200), ("POST", "revoke", 200), ("GET", "endSession", 204)]
     assert mock_as.state.sessions.get(token_id, mock_as.clock.now()) is None
     assert mock_as.token(value["accessToken"]) is None
 
@@ -96,13 +96,6 @@ def test_sdk_without_a_session_gets_interaction_required_quickly(page, static_si
     assert (call.status, call.error) == (302, "interaction_required")
 
 
-REST_SERVED = any(s.prefix == "/json/" for s in router.SURFACES)
-
-
-@pytest.mark.skipif(
-    not REST_SERVED,
-    reason="needs AM's REST login: POST <context>/json/realms/root/authenticate (the /json surface) is not served yet",
-)
 def test_sdk_logs_in_end_to_end(page, static_site, mock_as):
     require_sdk()
     seen = watch(page, mock_as)
@@ -118,4 +111,31 @@ def test_sdk_logs_in_end_to_end(page, static_site, mock_as):
     assert session_cookie["httpOnly"]
     assert not session_cookie["secure"]
     assert session_cookie["path"] == "/"
+    assert not session_cookie["domain"].startswith(".")  # host-only
     get_tokens_user_and_logout(page, mock_as, session_cookie["value"], seen)
+
+
+def test_sdk_redirect_login_through_the_login_page(page, static_site, mock_as):
+    """``getTokens({login: 'redirect'})`` without a session (am-journeys §4.1, centralized login): the
+    iframe's ``interaction_required`` sends the whole page to authorize, the mock's login page, and
+    back to the app with a code, which the SDK exchanges with the verifier it kept."""
+    require_sdk()
+    open_app(page, static_site, mock_as)
+    page.evaluate("() => { window.app.getTokens({ forceRenew: true, login: 'redirect' }); }")
+    page.get_by_label("User Name").fill(DEMO_USER.username)
+    page.get_by_label("Password").fill(DEMO_USER.password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(static_site.url("callback.html") + "?**")
+    query = parse_qs(urlsplit(page.url).query)
+    code, state = query["code"][0], query["state"][0]
+
+    open_app(
+        page, static_site, mock_as
+    )  # the app again, same tab: the SDK's sessionStorage holds the verifier
+    tokens = page.evaluate("(q) => window.app.getTokens({ query: q })", {"code": code, "state": state})
+    assert tokens["ok"], tokens
+    assert tokens["value"]["accessToken"]
+    authorizes = [
+        (c.status, c.error, c.params.get("prompt")) for c in mock_as.calls if c.endpoint == "authorize"
+    ]
+    assert authorizes == [(302, "interaction_required", "none"), (302, None, None), (302, None, None)]
