@@ -92,6 +92,19 @@ def test_the_page_is_served_with_a_strict_policy_and_escapes_on_the_server(mock_
         assert served.headers["X-Content-Type-Options"] == "nosniff"
 
 
+@pytest.mark.parametrize("path", ["/ui", "/ui/inspector.js", "/clock/freeze"])
+def test_the_page_is_guarded_like_the_control_api(mock_as, path):
+    """A page whose host name was rebound to 127.0.0.1, or a page of another site, gets nothing."""
+    url = mock_as.control_url + path
+    method = "POST" if path == "/clock/freeze" else "GET"
+    for headers in ({"Host": "rebind.attacker.example"}, {"Origin": "http://attacker.example"}):
+        r = requests.request(method, url, headers=headers, json={}, timeout=SOCKET_TIMEOUT)
+        assert r.status_code == 403, (headers, r.status_code)
+        assert r.headers["Content-Type"] == "application/json"
+        assert "inspector" not in r.text
+    assert not mock_as.clock.frozen
+
+
 def test_the_inspector_shows_follows_and_drives_the_mock(inspector, mock_as, tmp_path):
     from playwright.sync_api import expect
 
