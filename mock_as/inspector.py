@@ -131,3 +131,28 @@ def unfreeze_clock() -> FlaskResponse:
     _only(_body(), (), "clock/unfreeze")
     current_app.extensions["mock_as"].clock.unfreeze()
     return _reply(_clock_json())
+
+
+# -- the lists the page shows that no other route serves ------------------------------------------
+
+
+@control_api.get("/codes")
+def list_codes() -> FlaskResponse:
+    """The live authorization codes (neither redeemed nor expired), oldest first."""
+    state = current_app.extensions["mock_as"]
+    now = state.clock.now()
+    return _reply(
+        [
+            {
+                "code": c.code,
+                "realm": c.realm,
+                "client_id": c.client_id,
+                "username": c.username,
+                "redirect_uri": c.redirect_uri,
+                "scopes": list(c.scopes),
+                "issued_at": c.issued_at,
+                "expires_at": c.expires_at,
+            }
+            for c in state.codes.live(now)
+        ]
+    )

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from mock_as.codes import pkce_challenge
 from mock_as.config import DOCUMENTED_REQUEST
 from tests.wire import SOCKET_TIMEOUT
 
@@ -165,6 +166,21 @@ def test_the_inspector_shows_follows_and_drives_the_mock(inspector, mock_as, tmp
     sessions = page.locator("#sessions tbody tr").filter(has_text=session.session.handle)
     expect(sessions).to_contain_text("demo", timeout=2000)
     expect(sessions.locator("td.countdown").first).to_have_text(re.compile(r"^(30:00|29:[0-5]\d)$"))
+    # the browser flow's code for that session, counting down its two minutes
+    authorize = mock_as.authorize_url(
+        redirect_uri="http://127.0.0.1:8400/callback.html",
+        scope="openid profile",
+        state="s1",
+        code_challenge=pkce_challenge("v" * 43),
+        code_challenge_method="S256",
+        prompt="none",
+    )
+    r = requests.get(authorize, cookies=session.cookies, allow_redirects=False, timeout=SOCKET_TIMEOUT)
+    assert r.status_code == 302, r.text
+    codes = page.locator("#codes tbody tr").filter(has_text="sdkPublicClient")
+    expect(codes).to_contain_text("demo", timeout=2000)
+    expect(codes).to_contain_text("http://127.0.0.1:8400/callback.html")
+    expect(codes.locator("td.countdown")).to_have_text(re.compile(r"^[0-2]:[0-5]\d$"))
     sessions.get_by_role("button", name=re.compile("^end the session of demo")).click()
     expect(page.locator("#sessions tbody")).to_contain_text("no live sessions")
     assert mock_as.sessions == []
