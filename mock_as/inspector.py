@@ -136,6 +136,32 @@ def unfreeze_clock() -> FlaskResponse:
 # -- the lists the page shows that no other route serves ------------------------------------------
 
 
+@control_api.get("/tokens")
+def list_tokens() -> FlaskResponse:
+    """The live tokens (neither expired nor revoked), oldest first; never a password."""
+    state = current_app.extensions["mock_as"]
+    now = state.clock.now()
+    with state.lock:
+        tokens = [t for t in state.tokens.values() if not t.expired(now)]
+    return _reply(
+        [
+            {
+                "id": t.id,
+                "kind": t.kind,
+                "realm": t.realm,
+                "client_id": t.client_id,
+                "username": t.username,
+                "scopes": list(t.scopes),
+                "grant_type": t.grant_type,
+                "issued_at": t.issued_at,
+                "expires_at": t.expires_at,
+                "expires_in": t.expires_in(now),
+            }
+            for t in sorted(tokens, key=lambda t: t.issued_at)
+        ]
+    )
+
+
 @control_api.get("/codes")
 def list_codes() -> FlaskResponse:
     """The live authorization codes (neither redeemed nor expired), oldest first."""

@@ -133,6 +133,13 @@ def test_the_inspector_shows_follows_and_drives_the_mock(inspector, mock_as, tmp
     token = mock_as.token(answer.json()["access_token"])
     assert token is not None
 
+    # the live token, counting down its hour on the mock's clock
+    tokens = page.locator("#tokens tbody tr")
+    expect(tokens).to_have_count(1)
+    for text in ("access_token", "myClient", "demo", "write", "password"):
+        expect(tokens).to_contain_text(text)
+    expect(tokens.locator("td.countdown")).to_have_text(re.compile(r"^(60:00|59:[0-5]\d)$"))
+
     # a failed login as the hostile user: the journal shows that name as text too
     requests.post(
         mock_as.token_url,
@@ -181,16 +188,17 @@ def test_the_inspector_shows_follows_and_drives_the_mock(inspector, mock_as, tmp
     expect(codes).to_contain_text("demo", timeout=2000)
     expect(codes).to_contain_text("http://127.0.0.1:8400/callback.html")
     expect(codes.locator("td.countdown")).to_have_text(re.compile(r"^[0-2]:[0-5]\d$"))
+    mock_as.fail("access_token", status=503, times=None)
+    expect(page.locator("#fault-list tbody")).to_contain_text("503", timeout=2000)
+    _screenshot(page, tmp_path)  # tokens, a session, a code, a fault, the journal and its curl
     sessions.get_by_role("button", name=re.compile("^end the session of demo")).click()
     expect(page.locator("#sessions tbody")).to_contain_text("no live sessions")
     assert mock_as.sessions == []
 
     # queued faults are listed, and the page's button clears them in the state
-    mock_as.fail("access_token", status=503, times=None)
     faults = page.locator("#fault-list tbody")
-    expect(faults).to_contain_text("503", timeout=2000)
+    expect(faults).to_contain_text("503")
     expect(faults).to_contain_text("endpoint=access_token")
-    _screenshot(page, tmp_path)
     mock_as.fail("tokeninfo")
     expect(faults.locator("tr")).to_have_count(2)
     faults.get_by_role("button", name="remove fault 2").click()
@@ -210,6 +218,7 @@ def test_the_inspector_shows_follows_and_drives_the_mock(inspector, mock_as, tmp
     page.keyboard.press("Enter")
     expect(page.locator("#status")).to_contain_text("Clock advanced by 3600 s")
     assert mock_as.clock.now() - before >= 3600
+    expect(page.locator("#tokens tbody")).to_contain_text("no live tokens")  # their hour is up
     freeze = page.locator("#freeze")
     freeze.click()
     expect(freeze).to_have_attribute("aria-pressed", "true")
