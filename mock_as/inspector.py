@@ -23,7 +23,7 @@ from flask import Response as FlaskResponse
 from flask import current_app, request
 
 from . import __version__
-from .control import PREFIX, _body, _only, _reply, client_json, control_api, user_json
+from .control import PREFIX, _body, _only, _realm, _reply, client_json, control_api, user_json
 from .paths import context_prefix, external_base, realm_path
 
 # Everything the page loads comes from this server; nothing may be framed, posted or inlined.
@@ -138,11 +138,20 @@ def unfreeze_clock() -> FlaskResponse:
 
 @control_api.get("/tokens")
 def list_tokens() -> FlaskResponse:
-    """The live tokens (neither expired nor revoked), oldest first; never a password."""
+    """The live tokens (neither expired nor revoked), oldest first, never a password; ``realm``,
+    ``client_id`` and ``username`` narrow them."""
     state = current_app.extensions["mock_as"]
     now = state.clock.now()
+    wanted = {k: request.args[k] for k in ("client_id", "username") if k in request.args}
+    realm_name = _realm().name if "realm" in request.args else None
     with state.lock:
         tokens = [t for t in state.tokens.values() if not t.expired(now)]
+    chosen = [
+        t
+        for t in sorted(tokens, key=lambda t: t.issued_at)
+        if (realm_name is None or t.realm == realm_name)
+        and all(getattr(t, k) == v for k, v in wanted.items())
+    ]
     return _reply(
         [
             {
@@ -157,7 +166,7 @@ def list_tokens() -> FlaskResponse:
                 "expires_at": t.expires_at,
                 "expires_in": t.expires_in(now),
             }
-            for t in sorted(tokens, key=lambda t: t.issued_at)
+            for t in chosen
         ]
     )
 
