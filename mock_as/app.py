@@ -2,24 +2,20 @@
 
 AM's paths go straight from a thin WSGI layer to the framework-free :func:`~mock_as.router.handle`,
 without Flask's per-request machinery; everything else (the control API, pages of the mock's own)
-is a Flask view.
+is a Flask view. A server serves :func:`wsgi_app`, which imports Flask and builds the Flask app on
+the first request outside AM's paths, so a token costs no framework import.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response
-from werkzeug.exceptions import HTTPException
-
-from . import inspector  # noqa: F401 - its routes (the page at /__mock_as__/ui) join the control API
 from .browser import NOSNIFF
 from .config import MockASConfig, make_config
-from .control import control_api
-from .control_sessions import sessions_api
 from .errors import ConfigError, reason_phrase
 from .paths import context_prefix, external_base
 from .router import handle, surface_of
@@ -32,6 +28,9 @@ WAIT = "mock_as.wait"
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(config: MockASConfig | None = None, *, state: State | None = None, **settings: Any) -> Flask:
@@ -47,6 +46,13 @@ def create_app(config: MockASConfig | None = None, *, state: State | None = None
     >>> r.status_code, r.json["expires_in"], r.json["scope"]
     (200, 3599, 'write')
     """
+    from flask import Flask, Response
+    from werkzeug.exceptions import HTTPException
+
+    from . import inspector  # noqa: F401 - its routes (the page at /__mock_as__/ui) join the control API
+    from .control import control_api
+    from .control_sessions import sessions_api
+
     if state is None:
         state = State(make_config(config, **settings))
     elif config is not None or settings:
@@ -70,6 +76,22 @@ def create_app(config: MockASConfig | None = None, *, state: State | None = None
     app.register_blueprint(sessions_api)
     app.wsgi_app = am_front(state, app.wsgi_app)  # type: ignore[method-assign,assignment]
     return app
+
+
+def wsgi_app(state: State) -> WSGIApp:
+    """What a server serves: :func:`create_app`'s application, built (Flask imported) on the first
+    request outside AM's paths; AM's paths are answered from the first request on."""
+    built: list[WSGIApp] = []
+    lock = threading.Lock()
+
+    def flask_app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if not built:
+            with lock:
+                if not built:
+                    built.append(create_app(state=state))
+        return built[0](environ, start_response)
+
+    return am_front(state, flask_app)
 
 
 def am_front(state: State, fallback: WSGIApp) -> WSGIApp:

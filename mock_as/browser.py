@@ -1,7 +1,8 @@
 """What a browser may make of the mock's answers: never a page that runs script in its origin.
 
 Every answer carries :data:`NOSNIFF`, so a browser takes the declared type at its word. Every answer
-the mock writes itself is JSON; only an injected fault chooses its own type, and a type a browser
+the mock writes itself is JSON, except its own pages (:mod:`~mock_as.pages`: AM's error and consent
+pages, the login page), each under a strict policy of its own; only an injected fault chooses its own type, and a type a browser
 renders as a document (:func:`renders_as_document`) needs a setting of its own
 (:attr:`~mock_as.config.MockASConfig.fault_documents`) and is then sent with :data:`NO_SCRIPT`.
 """

@@ -177,12 +177,12 @@ def content_security_policy(script: str | None = None, form_targets: tuple[str, 
 def page_headers(
     script: str | None = None, form_targets: tuple[str, ...] = ()
 ) -> tuple[tuple[str, str], ...]:
-    """The headers of every page: HTML, never cached, the strict policy, no sniffing."""
+    """The headers of every page: HTML, never cached, the strict policy (``nosniff`` is added to
+    every answer by the transports)."""
     return (
         ("Content-Type", "text/html;charset=UTF-8"),
         ("Cache-Control", "no-store"),
         ("Content-Security-Policy", content_security_policy(script, form_targets)),
-        ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "no-referrer"),
     )
 

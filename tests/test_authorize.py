@@ -996,3 +996,8 @@ def test_faults_reach_the_browser_endpoints(am):
     assert r.status_code == 503
     assert r.json()["error"] == "temporarily_unavailable"
     assert authorize(am, am.login("demo").token_id).status_code == 302  # once only
+
+
+def test_pages_carry_nosniff_once(am):
+    r = get(am.login_page_url(am.authorize_url(CLIENT, APP)))
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
