@@ -573,14 +573,16 @@
     if (busy || document.hidden) return;
     busy = true;
     try {
-      const [clockData] = await Promise.all([
+      const [clockData, index] = await Promise.all([
         api("GET", "/clock"),
+        api("GET", "/"),
         refreshRealms(),
         refreshLive(),
         refreshFaults(),
         refreshJournal(),
       ]);
       setClock(clockData);
+      $("seed").textContent = String(index.seed); // a reseed from elsewhere shows too
       tick();
       document.body.dataset.refreshed = String(Date.now());
       if ($("status").classList.contains("error") && $("status").dataset.kind === "poll") say("");

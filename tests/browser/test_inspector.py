@@ -259,3 +259,6 @@ def test_reset_and_reseed_from_the_page(inspector, mock_as):
     expect(page.locator("#seed")).to_have_text("7")
     assert mock_as.seed == 7
     expect(_cell(page, "table.users", mock_as.users[1].username)).to_have_count(1, timeout=2000)
+    mock_as.state.reseed(9)  # from elsewhere: the page follows
+    expect(page.locator("#seed")).to_have_text("9", timeout=2000)
+    expect(_cell(page, "table.users", mock_as.users[1].username)).to_have_count(1, timeout=2000)
