@@ -50,6 +50,7 @@ def create_app(config: MockASConfig | None = None, *, state: State | None = None
     from flask import Flask, Response
     from werkzeug.exceptions import HTTPException
 
+    from . import inspector  # noqa: F401 - its routes (the page at /__mock_as__/ui) join the control API
     from .control import control_api
     from .control_sessions import sessions_api
 

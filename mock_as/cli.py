@@ -15,7 +15,7 @@ from . import __version__
 from .config import DOCUMENTED_REQUEST, MockASConfig
 from .configfile import make_config
 from .errors import ConfigError
-from .paths import realm_path
+from .paths import control_url, realm_path
 from .server import exposure_warning, listening_url, make_wsgi_server
 from .state import State
 from .tls import TLSFront
@@ -210,6 +210,8 @@ def banner(state: Any, base: str, ca_path: str | None = None) -> str:
         f"mock-as {__version__}: ForgeRock AM OAuth 2.0 test double (not for production)",
         f"base URL   {base}",
         f"seed       {state.seed}   (repeat this run with --seed {state.seed})",
+        f"inspector  {control_url(base, state.config.context_path)}/ui   (open it in a browser)",
+        "",
     ]
     if ca_path is not None:
         lines.append(f"CA file    {ca_path}   (trust it: curl --cacert, requests verify=, httpx cafile=)")

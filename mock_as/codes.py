@@ -152,6 +152,12 @@ class Codes:
         with self._lock:
             return self._codes.get(code)
 
+    def live(self, now: float) -> list[AuthorizationCode]:
+        """The codes neither redeemed nor expired at ``now``, oldest first."""
+        with self._lock:
+            codes = [c for c in self._codes.values() if not c.redeemed and not c.expired(now)]
+        return sorted(codes, key=lambda c: c.issued_at)
+
     def id_token_claims(self, grant_id: str) -> dict[str, Any]:
         """What the id_tokens of a code's grant carry besides the usual claims: ``auth_time``
         (the login), ``nonce`` (the request's) and AM's ``ops`` (the SSO session); empty for

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import requests
 from click.testing import CliRunner
 
 from mock_as.cli import main
@@ -95,6 +96,17 @@ def test_banner_lists_realms_clients_users_and_seed():
         assert "client myClient  secret forgerock" in text
         assert "user   demo  password Ch4ng31t" in text
         assert len([line for line in banner if line.startswith("  user")]) == 6
+
+
+def test_banner_links_the_inspector():
+    with serve("--seed", "9", "--users", "1") as (_, base, banner):
+        [line] = [line for line in banner if line.startswith("inspector")]
+        url = line.split()[1]
+        assert url == base.removesuffix("/openam") + "/__mock_as__/ui"
+        page = requests.get(url, timeout=10)
+        assert page.status_code == 200
+        assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert "<title>mock-as inspector</title>" in page.text
 
 
 def test_run_without_seed_prints_one_that_repeats_it():
