@@ -22,7 +22,7 @@ from .control_sessions import sessions_api
 from .errors import ConfigError, reason_phrase
 from .paths import context_prefix, external_base
 from .router import handle, surface_of
-from .state import State
+from .state import State, StoreUnavailable
 
 EXTENSION = "mock_as"
 DROP = "drop"
@@ -59,6 +59,16 @@ def create_app(config: MockASConfig | None = None, *, state: State | None = None
         code = e.code or 500
         body = {"code": code, "reason": e.name, "message": e.name}
         return Response(json.dumps(body, separators=(",", ":")), code, content_type="application/json")
+
+    @app.before_request
+    def sync() -> None:
+        state.sync()  # with a shared store: what other processes changed, before the control API reads
+
+    @app.errorhandler(StoreUnavailable)
+    def store_down(e: StoreUnavailable) -> Response:
+        body = {"code": 503, "reason": "Service Unavailable", "message": "Service Unavailable"}
+        headers = {"Retry-After": "1"}
+        return Response(json.dumps(body, separators=(",", ":")), 503, headers, content_type="application/json")
 
     @app.after_request
     def nosniff(response: Response) -> Response:

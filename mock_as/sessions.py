@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import threading
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -80,17 +81,23 @@ class Session:
 
 
 class Sessions:
-    """The live SSO sessions by token id: ``state.sessions``."""
+    """The live SSO sessions by token id: ``state.sessions``.
 
-    def __init__(self, state: State) -> None:
+    :param storage: makes the mapping that keeps them (a dict; a store's mapping when shared).
+    """
+
+    def __init__(
+        self, state: State, storage: Callable[[], MutableMapping[str, Session]] = dict
+    ) -> None:
         self._state = state
         self._lock = threading.Lock()
-        self._by_token: dict[str, Session] = {}
+        self._storage = storage
+        self._by_token: MutableMapping[str, Session] = storage()
 
     def reset(self) -> None:
         """Forget every session."""
         with self._lock:
-            self._by_token = {}
+            self._by_token = self._storage()
 
     def create(self, realm: Realm, username: str, service: str, now: float) -> Session:
         """Start a session for ``username`` in ``realm``, authenticated by ``service``."""
@@ -122,10 +129,11 @@ class Sessions:
             if session is None:
                 return None
             if not session.valid(now):
-                del self._by_token[token_id]
+                self._by_token.pop(token_id, None)
                 return None
             if touch:
                 session.last_access = now
+                self._by_token[token_id] = session  # a shared store keeps a copy
             return session
 
     def end(self, token_id: str) -> Session | None:
@@ -150,7 +158,7 @@ class Sessions:
         with self._lock:
             doomed = [t for t, s in self._by_token.items() if realm is None or s.realm == realm]
             for token_id in doomed:
-                del self._by_token[token_id]
+                self._by_token.pop(token_id, None)
         return len(doomed)
 
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import itertools
+import json
+import math
 import secrets
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
@@ -24,10 +27,11 @@ from .keys import SigningKeys
 from .lockout import Lockout
 from .paths import issuer_url, normalise_realm
 from .seeding import TokenSource, make_users
-from .sessions import Sessions
+from .sessions import Session, Sessions
+from .store import RedisMapping, RedisStore, SharedLock, StoreUnavailable, dumps, json_dumps, loads
 from .tokens_jwt import TokenFormats
 
-__all__ = ["Call", "Realm", "State", "Token", "normalise_realm"]
+__all__ = ["Call", "Realm", "State", "StoreUnavailable", "Token", "normalise_realm"]
 
 JOURNAL_LIMIT = 10_000
 """The most entries the journal keeps; the oldest go first."""
@@ -109,6 +113,64 @@ class TokenStore(MutableMapping[str, Token]):
 
     def __repr__(self) -> str:
         return f"<TokenStore of {len(self._rows)} tokens>"
+
+
+def _encode_token(token: Token) -> bytes:
+    return json_dumps(list(token))
+
+
+def _decode_token(data: bytes) -> Token:
+    row = json.loads(data)
+    row[5] = tuple(row[5])
+    return Token._make(row)
+
+
+class SharedTokens(RedisMapping[Token]):
+    """Issued tokens in the store, one key each, purged by Redis's expiry; each grant's tokens are
+    indexed (``grant:<id>``, and ``grantp:<id>`` for those that never expire) for revoking a grant."""
+
+    def write(self, pipe: Any, record_id: str, value: Token) -> None:
+        super().write(pipe, record_id, value)
+        if value.expires_at is None:
+            pipe.sadd(self.store.key("grantp", value.auth_grant_id), record_id)
+        else:
+            grant = self.store.key("grant", value.auth_grant_id)
+            at = int((value.expires_at - self._now() + time.time()) * 1000) + 1000
+            pipe.sadd(grant, record_id)
+            pipe.pexpireat(grant, at, nx=True)
+            pipe.pexpireat(grant, at, gt=True)
+
+    def revoke_grant(self, auth_grant_id: str) -> int:
+        """Delete every token of the grant; how many were live."""
+        store = self.store
+        keys = (store.key("grant", auth_grant_id), store.key("grantp", auth_grant_id))
+
+        def run() -> int:
+            members: set[bytes] = set()
+            for key in keys:
+                members |= store.redis.smembers(key)
+            pipe = store.pipeline()
+            for member in members:
+                pipe.delete(self._key(member.decode()))
+            pipe.delete(*keys)
+            return sum(int(n) for n in pipe.execute()[: len(members)])
+
+        return store.call(run)
+
+
+class SharedJournal:
+    """The journal in the store, read as the in-memory deque is (iterate, ``len``)."""
+
+    def __init__(self, state: State) -> None:
+        self._state = state
+
+    def __iter__(self) -> Iterator[Call]:
+        return iter(self._state.journal_since(0)[1])
+
+    def __len__(self) -> int:
+        store = self._state.store
+        assert store is not None
+        return int(store.call(lambda: store.redis.llen(store.key("journal"))))
 
 
 @dataclass(slots=True)
@@ -202,26 +264,33 @@ class State:
     def __init__(self, config: MockASConfig | None = None, clock: Clock | None = None) -> None:
         self.config = config or MockASConfig()
         self.clock = clock or Clock(self.config.clock_start)
-        self.lock = threading.RLock()
+        self.lock: Any = threading.RLock()
+        self.store: RedisStore | None = None
         self.seed: int = self.config.seed if self.config.seed is not None else secrets.randbits(63)
-        self.random = TokenSource(self.seed)
+        if self.config.store is not None:
+            self._open_store()
+        self.random = self._token_source(self.seed)
         self._initial: tuple[tuple[RealmConfig, tuple[UserConfig, ...]], ...] = ()
         self.realms: dict[str, Realm] = {}
-        self.tokens = TokenStore()
+        self.tokens: MutableMapping[str, Token] = TokenStore()
         self._expiry: list[tuple[float, str]] = []
-        self.journal: deque[Call] = deque()
+        self.journal: Any = deque()
         self._journal_sizes: deque[int] = deque()
         self._journal_bytes = 0
         self._journal_first = 0  # the sequence number of the journal's first entry since the reset
         self._journal_lock = threading.Lock()
         self._order: deque[str] = deque()  # token ids, oldest first, for the max_tokens cap
+        self._dirty = False
         self._build_initial()
         self.lockout = Lockout(self)
         self.faults = Faults(lambda: self.config.fault_documents)
         self.keys = SigningKeys(self)  # a configured PEM is parsed here, so a bad one fails at start
         self.formats = TokenFormats(self)
-        self.sessions = Sessions(self)
-        self.reset()
+        self.sessions = Sessions(self, self._session_storage)
+        if self.store is None:
+            self.reset()
+        else:
+            self._join()
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -251,24 +320,42 @@ class State:
 
     def reset(self) -> None:
         """Back to the seeded starting point: configured realms and users, no tokens, empty journal,
-        the token sequence restarted and the clock back to its configured start."""
+        the token sequence restarted and the clock back to its configured start. With a store, for
+        every process that shares it."""
         with self.lock:
-            self.realms = {cfg.name: Realm(cfg, users) for cfg, users in self._initial}
+            self._reset_local()
+            if self.store is not None:
+                self._publish_all()
+
+    def _reset_local(self) -> None:
+        self.realms = {cfg.name: Realm(cfg, users) for cfg, users in self._initial}
+        self._expiry = []
+        self._order = deque()
+        self._dirty = False
+        if self.store is not None:
+            self.tokens = SharedTokens(
+                self.store,
+                "tok",
+                _encode_token,
+                _decode_token,
+                expires_at=lambda t: t.expires_at,
+                now=self.clock.now,
+            )
+            self.journal = SharedJournal(self)
+        else:
             self.tokens = TokenStore()
-            self._expiry = []
-            self._order = deque()
             with self._journal_lock:  # new containers: the old ones' memory goes back at once
                 self.journal = deque()
                 self._journal_sizes = deque()
                 self._journal_bytes = 0
                 self._journal_first = 0
-            self.random.reset()
-            self.clock.reset(self.config.clock_start)
-            self.lockout.reset()
-            self.faults.reset()
-            self.keys.reset()
-            self.formats.reset()
-            self.sessions.reset()
+        self.random.reset()
+        self.clock.reset(self.config.clock_start)
+        self.lockout.reset()
+        self.faults.reset()
+        self.keys.reset()
+        self.formats.reset()
+        self.sessions.reset()
 
     def reseed(self, seed: int) -> None:
         """Start again from another seed: new fake users, a new token sequence."""
@@ -286,7 +373,7 @@ class State:
             self.config = config
             if config.seed is not None and config.seed != self.seed:
                 self.seed = config.seed
-                self.random = TokenSource(config.seed)
+                self.random = self._token_source(config.seed)
             self._build_initial()
             self.reset()
 
@@ -310,6 +397,7 @@ class State:
         with self.lock:
             realm = Realm(config, config.users)
             self.realms[name] = realm
+            self._dirty = True
             return realm
 
     def update_realm(self, name: str, **settings: Any) -> RealmConfig:
@@ -320,12 +408,14 @@ class State:
                 realm.config = dataclasses.replace(realm.config, **settings)
             except TypeError as e:
                 raise ConfigError(str(e)) from e
+            self._dirty = True
             return realm.config
 
     def add_user(self, user: UserConfig, realm: str = "/") -> UserConfig:
         """Add (or replace) a user in a realm until the next reset."""
         with self.lock:
             self.realm(realm).users[user.username] = user
+            self._dirty = True
         return user
 
     def update_user(self, username: str, realm: str = "/", **changes: Any) -> UserConfig:
@@ -338,25 +428,30 @@ class State:
                 users[username] = dataclasses.replace(users[username], **changes)
             except TypeError as e:
                 raise ConfigError(str(e)) from e
+            self._dirty = True
             return users[username]
 
     def remove_user(self, username: str, realm: str = "/") -> None:
         with self.lock:
             self.realm(realm).users.pop(username, None)
+            self._dirty = True
 
     def add_client(self, client: ClientConfig, realm: str = "/") -> ClientConfig:
         """Add (or replace) a client in a realm until the next reset."""
         with self.lock:
             self.realm(realm).clients[client.client_id] = client
+            self._dirty = True
         return client
 
     def remove_client(self, client_id: str, realm: str = "/") -> None:
         with self.lock:
             self.realm(realm).clients.pop(client_id, None)
+            self._dirty = True
 
     def add_service(self, service: ServiceConfig, realm: str = "/") -> ServiceConfig:
         with self.lock:
             self.realm(realm).services[service.name] = service
+            self._dirty = True
         return service
 
     # -- tokens -------------------------------------------------------------------------------
@@ -378,6 +473,25 @@ class State:
         if now is None:
             now = self.clock.now()
         random = self.random
+        if self.store is not None:
+            # Three numbers of the shared sequence in one round trip, the token in another; Redis's
+            # expiry purges it, and max_tokens is Redis's own maxmemory policy's business.
+            first = random.reserve(3)
+            token = Token(
+                id=random.token(first),
+                kind=kind,
+                realm=realm,
+                client_id=client_id,
+                username=username,
+                scopes=scopes,
+                grant_type=grant_type,
+                issued_at=now,
+                expires_at=None if lifetime < 0 else now + lifetime,
+                auth_grant_id=auth_grant_id or random.token(first + 1),
+                audit_id=random.uuid(first + 2),
+            )
+            self.tokens[token.id] = token
+            return token
         with self.lock:
             token = Token(
                 id=random.token(),
@@ -449,6 +563,8 @@ class State:
 
     def revoke_grant(self, auth_grant_id: str) -> int:
         """Revoke every token of one grant (what revoking a refresh token does in AM)."""
+        if isinstance(self.tokens, SharedTokens):
+            return self.tokens.revoke_grant(auth_grant_id)
         with self.lock:
             doomed = [t.id for t in self.tokens.values() if t.auth_grant_id == auth_grant_id]
             for token_id in doomed:
@@ -458,6 +574,9 @@ class State:
     def record(self, call: Call) -> None:
         """Journal ``call``, cut to the journal's caps; the oldest entries make room."""
         call, size = clipped(call)
+        if self.store is not None:
+            self._record_shared(call)
+            return
         with self._journal_lock:
             journal, sizes = self.journal, self._journal_sizes
             journal.append(call)
@@ -471,8 +590,236 @@ class State:
     def journal_since(self, first: int = 0) -> tuple[int, list[Call]]:
         """The journal's entries from sequence number ``first`` on (0 is the first since the reset),
         and the sequence number of the first one returned."""
+        if self.store is not None:
+            return self._journal_shared(first)
         with self._journal_lock:
             start = max(first, self._journal_first)
             skip = start - self._journal_first
             calls = list(itertools.islice(self.journal, skip, None)) if skip else list(self.journal)
         return start, calls
+
+    # -- the shared store (``config.store``) ----------------------------------------------------
+
+    def changed(self) -> None:
+        """Mark the registries (realms, users, clients, lockout records) changed: with a store, the
+        outermost holder of :attr:`lock` writes them when it lets go."""
+        self._dirty = True
+
+    def sync(self) -> None:
+        """Bring this process's copy up to date with the store (a reset, a reseed, a changed user,
+        client, realm or fault, the clock) before a request; nothing to do without a store.
+        :class:`StoreUnavailable` when the store does not answer."""
+        if self.store is not None:
+            self._pull(locked=False)
+
+    def _token_source(self, seed: int) -> TokenSource:
+        return TokenSource(seed) if self.store is None else TokenSource(seed, self.store.counter)
+
+    def _session_storage(self) -> MutableMapping[str, Session]:
+        if self.store is None:
+            return {}
+        return RedisMapping(
+            self.store,
+            "sess",
+            dumps,
+            loads,
+            expires_at=lambda s: min(s.idle_expires_at, s.expires_at),
+            now=self.clock.now,
+        )
+
+    def _open_store(self) -> None:
+        config = self.config
+        assert config.store is not None
+        timeout = config.store_timeout
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not math.isfinite(timeout)
+            or not 0 < timeout <= 60
+        ):
+            raise ConfigError(f"store_timeout: expected seconds above 0, at most 60, got {timeout!r}")
+        run = config.store_namespace or "default"
+        seed = str(config.seed) if config.seed is not None else "any"
+        store = RedisStore(config.store, f"mock-as:{run}:{seed}", float(timeout))
+        self.store = store
+        self._seen: dict[str, str] = {}
+        self._faults_dirty = False
+        self.lock = SharedLock(store, lambda: self._pull(locked=True), self._push)
+        if config.seed is None:
+            stored = store.meta().get("seed")
+            if stored is not None:
+                self.seed = int(stored)  # the process that came first drew it
+        self.clock.on_change = self._publish_clock
+
+    def _join(self) -> None:
+        """Take the namespace's state, or write the seeded start if this process is the first."""
+        self.faults.share(
+            guard=self.lock, on_change=self._faults_changed, claim=self._claim_fault, counts=self._fault_counts
+        )
+        with self.lock:
+            pass  # taking the lock pulls, and writes the seeded start into an empty namespace
+
+    def _faults_changed(self) -> None:
+        self._faults_dirty = True
+
+    def _claim_fault(self, fault_id: int) -> int:
+        store = self.store
+        assert store is not None
+        return int(store.call(lambda: store.redis.hincrby(store.key("fired"), str(fault_id), 1)))
+
+    def _fault_counts(self) -> dict[int, int]:
+        store = self.store
+        assert store is not None
+        raw = store.call(lambda: store.redis.hgetall(store.key("fired")))
+        return {int(k): int(v) for k, v in raw.items()}
+
+    def _registry(self) -> bytes:
+        realms = {n: (r.config, r.clients, r.users, r.services) for n, r in self.realms.items()}
+        return dumps((realms, self.lockout.records()))
+
+    def _load_registry(self, data: bytes) -> None:
+        realms, records = loads(data)
+        loaded: dict[str, Realm] = {}
+        for name, (config, clients, users, services) in realms.items():
+            realm = Realm(config, ())
+            realm.clients, realm.users, realm.services = clients, users, services
+            loaded[name] = realm
+        self.realms = loaded
+        self.lockout.restore(records)
+
+    def _publish_clock(self, offset: float, frozen_at: float | None) -> None:
+        store = self.store
+        assert store is not None
+        store.call(lambda: store.redis.hset(store.key("meta"), "clock", json.dumps([offset, frozen_at])))
+
+    def _publish_all(self) -> None:
+        """Wipe the namespace and write this process's state as the start (with the lock held)."""
+        store = self.store
+        assert store is not None
+        store.wipe()
+        version = secrets.token_hex(8)
+        meta = {
+            "gen": version,
+            "rv": version,
+            "fv": version,
+            "seed": str(self.seed),
+            "clock": json.dumps(list(self.clock.dump())),
+        }
+
+        def run() -> None:
+            pipe = store.pipeline()
+            pipe.set(store.key("registry"), self._registry())
+            pipe.set(store.key("faults"), dumps(self.faults.snapshot()))
+            pipe.hset(store.key("meta"), mapping=meta)
+            pipe.execute()
+
+        store.call(run)
+        self._seen = dict(meta)
+        self._dirty = self._faults_dirty = False
+
+    def _push(self) -> None:
+        """Write what changed under the lock (called before the outermost release)."""
+        store = self.store
+        assert store is not None
+        if not (self._dirty or self._faults_dirty):
+            return
+        version = secrets.token_hex(8)
+        values: dict[str, str] = {}
+
+        def run() -> None:
+            pipe = store.pipeline()
+            if self._dirty:
+                pipe.set(store.key("registry"), self._registry())
+                values["rv"] = version
+            if self._faults_dirty:
+                pipe.set(store.key("faults"), dumps(self.faults.snapshot()))
+                values["fv"] = version
+            pipe.hset(store.key("meta"), mapping=values)
+            pipe.execute()
+
+        store.call(run)
+        self._seen.update(values)
+        self._dirty = self._faults_dirty = False
+
+    def _pull(self, *, locked: bool) -> None:
+        store = self.store
+        assert store is not None
+        meta = store.meta()
+        if not meta.get("gen"):
+            # A new namespace, or Redis lost its data (restarted without persistence): the seeded
+            # start is written again, once, by whoever takes the lock first.
+            if not locked:
+                with self.lock:
+                    return
+            self._reset_local()
+            self._publish_all()
+            return
+        seen = self._seen
+        if meta["gen"] != seen.get("gen"):
+            self._adopt(meta)
+            seen = self._seen
+        keys = []
+        if meta.get("rv") != seen.get("rv"):
+            keys.append("registry")
+        if meta.get("fv") != seen.get("fv"):
+            keys.append("faults")
+        if keys:
+            found = store.call(lambda: store.redis.mget([store.key(k) for k in keys]))
+            for name, data in zip(keys, found, strict=True):
+                if data is None:
+                    continue
+                if name == "registry":
+                    self._load_registry(data)
+                    seen["rv"] = meta.get("rv", "")
+                else:
+                    self.faults.restore(*loads(data))
+                    seen["fv"] = meta.get("fv", "")
+        clock = meta.get("clock")
+        if clock is not None and clock != seen.get("clock"):
+            offset, frozen_at = json.loads(clock)
+            self.clock.load(float(offset), None if frozen_at is None else float(frozen_at))
+            seen["clock"] = clock
+
+    def _adopt(self, meta: dict[str, str]) -> None:
+        """Another process reset (or reseeded) the store: start again from its seed."""
+        seed = int(meta.get("seed", self.seed))
+        if seed != self.seed:
+            self.seed = seed
+            self.random = self._token_source(seed)
+            self.config = dataclasses.replace(self.config, seed=seed)
+            self._build_initial()
+        self._reset_local()
+        self._seen = {"gen": meta["gen"]}
+
+    def _record_shared(self, call: Call) -> None:
+        store = self.store
+        assert store is not None
+        key = store.key("journal")
+
+        def run() -> None:
+            pipe = store.pipeline()
+            pipe.rpush(key, dumps(call))
+            pipe.ltrim(key, -JOURNAL_LIMIT, -1)
+            pipe.incr(store.key("jseq"))
+            pipe.execute()
+
+        try:
+            store.call(run)
+        except StoreUnavailable:
+            pass  # the journal is best effort: the request itself was answered
+
+    def _journal_shared(self, first: int) -> tuple[int, list[Call]]:
+        store = self.store
+        assert store is not None
+
+        def run() -> tuple[list[bytes], int]:
+            pipe = store.pipeline()
+            pipe.lrange(store.key("journal"), 0, -1)
+            pipe.get(store.key("jseq"))
+            entries, total = pipe.execute()
+            return entries, int(total or 0)
+
+        entries, total = store.call(run)
+        oldest = total - len(entries)
+        start = max(first, oldest)
+        return start, [loads(e) for e in entries[start - oldest :]]
