@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import sys
 from typing import Any
@@ -80,6 +81,22 @@ def main() -> None:
     default=None,
     help=f"Live tokens kept; the oldest go first.  [default: {DEFAULTS.max_tokens:,}]",
 )
+@click.option(
+    "--store",
+    default=None,
+    envvar="MOCK_AS_STORE",
+    help="Keep the state in Redis (redis://host:port/db), shared by every process and host that names "
+    "it. Env: MOCK_AS_STORE.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    envvar="MOCK_AS_WORKERS",
+    help="Processes serving the one port (SO_REUSEPORT); more than 1 needs --store. Env: MOCK_AS_WORKERS.",
+)
+@click.option("--reuse-port", is_flag=True, hidden=True, help="Bind with SO_REUSEPORT (one of --workers).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the base URL.")
 def serve(
     host: str,
@@ -93,12 +110,17 @@ def serve(
     control_origins: tuple[str, ...],
     fault_documents: bool | None,
     max_tokens: int | None,
+    store: str | None,
+    workers: int,
+    reuse_port: bool,
     quiet: bool,
 ) -> None:
     """Serve the mock until Ctrl-C or SIGTERM."""
-    from .state import State
+    from .state import State, StoreUnavailable
 
     overrides: dict[str, Any] = {"host": host, "port": port}
+    if store:
+        overrides["store"] = store
     if control_hosts:
         overrides["control_hosts"] = tuple(control_hosts)
     if control_origins:
@@ -120,14 +142,32 @@ def serve(
             config = load_config(config_file, **overrides)
         else:
             config = MockASConfig(**overrides)
+        if workers > 1 and config.store is None:
+            raise ConfigError(
+                f"--workers {workers} needs a shared store, or each process would keep its own tokens "
+                "and users: add --store redis://127.0.0.1:6379/0 (or MOCK_AS_STORE, or store = … in "
+                "the config file)"
+            )
+        if workers > 1 and config.seed is None:
+            import secrets
+
+            config = dataclasses.replace(config, seed=secrets.randbits(63))  # one seed for them all
         state = State(config)
     except ConfigError as e:
         raise click.ClickException(str(e)) from e
+    except StoreUnavailable as e:
+        raise click.ClickException(f"store {config.store}: {e}") from e
+
+    if workers > 1:
+        from .workers import run_workers
+
+        params = dict(click.get_current_context().params, seed=state.seed)
+        raise SystemExit(run_workers(state, params, workers, quiet=quiet, banner=banner))
 
     from .server import exposure_warning, listening_url, make_wsgi_server
 
     try:
-        server = make_wsgi_server(state, config.host, config.port, threads=threads)
+        server = make_wsgi_server(state, config.host, config.port, threads=threads, reuse_port=reuse_port)
     except OSError as e:
         raise click.ClickException(f"cannot listen on {config.host}:{config.port}: {e.strerror}") from e
 
