@@ -61,14 +61,17 @@ def create_app(config: MockASConfig | None = None, *, state: State | None = None
         return Response(json.dumps(body, separators=(",", ":")), code, content_type="application/json")
 
     @app.before_request
-    def sync() -> None:
-        state.sync()  # with a shared store: what other processes changed, before the control API reads
+    def sync() -> Response | None:
+        # With a shared store: what other processes changed, before the control API reads.
+        try:
+            state.sync()
+        except StoreUnavailable as e:
+            return store_down(e)
+        return None
 
     @app.errorhandler(StoreUnavailable)
     def store_down(e: StoreUnavailable) -> Response:
-        body = {"code": 503, "reason": "Service Unavailable", "message": "Service Unavailable"}
-        headers = {"Retry-After": "1"}
-        return Response(json.dumps(body, separators=(",", ":")), 503, headers, content_type="application/json")
+        return store_unavailable()
 
     @app.after_request
     def nosniff(response: Response) -> Response:
@@ -79,6 +82,17 @@ def create_app(config: MockASConfig | None = None, *, state: State | None = None
     app.register_blueprint(sessions_api)
     app.wsgi_app = am_front(state, app.wsgi_app)  # type: ignore[method-assign,assignment]
     return app
+
+
+def store_unavailable() -> Response:
+    """The control API's answer while the shared store does not answer: 503, ``Retry-After: 1``."""
+    body = {"error": "temporarily_unavailable", "error_description": "the state store did not answer"}
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        503,
+        {"Retry-After": "1", "Cache-Control": "no-store"},
+        content_type="application/json",
+    )
 
 
 def am_front(state: State, fallback: WSGIApp) -> WSGIApp:

@@ -35,6 +35,7 @@ from .journal import PageError
 from .journal import page as journal_page
 from .lockout import Lockout
 from .paths import CONTROL_PREFIX, ENDPOINT_NAMES, context_prefix, external_base
+from .store import StoreUnavailable
 
 if TYPE_CHECKING:
     from .state import Call, Realm, State
@@ -223,6 +224,14 @@ def _http_error(e: HTTPException) -> FlaskResponse:
     code = e.code or 400
     return _error_reply(
         ControlError(code, "invalid_request" if code < 500 else "server_error", e.description or e.name)
+    )
+
+
+@control_api.errorhandler(StoreUnavailable)
+def _store_down(e: StoreUnavailable) -> FlaskResponse:
+    log.warning("mock_as: control API %s %s answered 503: %s", request.method, request.path, e)
+    return _error_reply(
+        ControlError(503, "temporarily_unavailable", "the state store did not answer"), {"Retry-After": "1"}
     )
 
 

@@ -14,6 +14,7 @@ Loaded through the ``pytest11`` entry point; it imports nothing heavy until a fi
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Iterator, Mapping
@@ -36,9 +37,10 @@ INI_OPTIONS = {
     "mock_as_context_path": "AM's context path (default /openam).",
     "mock_as_base_url": "The URL patched in-process (default https://openam.example.com:8443/openam).",
     "mock_as_config": "A TOML file describing realms, clients, users and services.",
+    "mock_as_store": "Keep the mock's state in Redis (redis://host:port/db); default: in the test process.",
 }
 # Settings a marker may change for one test; the rest are fixed for the session's server.
-FIXED_SETTINGS = frozenset({"host", "port", "context_path"})
+FIXED_SETTINGS = frozenset({"host", "port", "context_path", "store", "store_namespace", "store_timeout"})
 MARKER_EXTRAS = frozenset(
     {"access_token_lifetime", "refresh_token_lifetime", "extra_users", "extra_clients", "realm"}
 )
@@ -70,6 +72,8 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         ("MOCK_AS_CONFIG", "config_file", str),
         ("MOCK_AS_CONTROL_HOSTS", "control_hosts", _words),
         ("MOCK_AS_CONTROL_ORIGINS", "control_origins", _words),
+        ("MOCK_AS_STORE", "store", str),
+        ("MOCK_AS_STORE_NAMESPACE", "store_namespace", str),
     ):
         raw = environ.get(key)
         if raw:
@@ -94,6 +98,7 @@ def build_config(ini: Mapping[str, str | None], environ: Mapping[str, str]) -> M
         ("mock_as_context_path", "context_path", str),
         ("mock_as_base_url", "base_url", str),
         ("mock_as_config", "config_file", str),
+        ("mock_as_store", "store", str),
     ):
         raw = ini.get(key)
         if raw:
@@ -109,7 +114,21 @@ def build_config(ini: Mapping[str, str | None], environ: Mapping[str, str]) -> M
         base = load_config(config_file)
         if base.seed is None:
             base = dataclasses.replace(base, seed=0)
-    return dataclasses.replace(base, **settings)
+    config = dataclasses.replace(base, **settings)
+    if config.store is not None and config.store_namespace is None:
+        config = dataclasses.replace(config, store_namespace=run_namespace(environ))
+    return config
+
+
+def run_namespace(environ: Mapping[str, str]) -> str:
+    """The store namespace of this test run and pytest-xdist worker: ``pytest-<run>-<worker>``, so
+    two runs, or two workers of one run, never share keys (``MOCK_AS_STORE_NAMESPACE`` shares one
+    on purpose)."""
+    run = environ.get("PYTEST_XDIST_TESTRUNUID") or _RUN
+    return f"pytest-{run}-{environ.get('PYTEST_XDIST_WORKER', 'main')}"
+
+
+_RUN = os.urandom(6).hex()
 
 
 def apply_marker(config: MockASConfig, kwargs: Mapping[str, Any]) -> MockASConfig:
@@ -178,11 +197,21 @@ def mock_as_config(pytestconfig: pytest.Config) -> MockASConfig:
 
 
 @pytest.fixture(scope="session")
-def mock_as_state(mock_as_config: MockASConfig) -> State:
-    """Session-scoped :class:`~mock_as.State`: the one state the live and in-process fixtures share."""
-    from .state import State
+def mock_as_state(mock_as_config: MockASConfig) -> Iterator[State]:
+    """Session-scoped :class:`~mock_as.State`: the one state the live and in-process fixtures share.
+    With a store (``mock_as_store`` / ``MOCK_AS_STORE``), the run's own namespace is deleted at the end."""
+    from .state import State, StoreUnavailable
 
-    return State(mock_as_config)
+    state = State(mock_as_config)
+    yield state
+    namespace = mock_as_config.store_namespace or ""
+    if (
+        state.store is not None
+        and namespace.startswith("pytest-")
+        and "MOCK_AS_STORE_NAMESPACE" not in os.environ
+    ):
+        with contextlib.suppress(StoreUnavailable):
+            state.store.wipe()
 
 
 @pytest.fixture(scope="session")

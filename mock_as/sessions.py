@@ -86,9 +86,7 @@ class Sessions:
     :param storage: makes the mapping that keeps them (a dict; a store's mapping when shared).
     """
 
-    def __init__(
-        self, state: State, storage: Callable[[], MutableMapping[str, Session]] = dict
-    ) -> None:
+    def __init__(self, state: State, storage: Callable[[], MutableMapping[str, Session]] = dict) -> None:
         self._state = state
         self._lock = threading.Lock()
         self._storage = storage

@@ -6,6 +6,7 @@ point from frozen configuration, which costs microseconds.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import heapq
 import itertools
@@ -654,7 +655,10 @@ class State:
     def _join(self) -> None:
         """Take the namespace's state, or write the seeded start if this process is the first."""
         self.faults.share(
-            guard=self.lock, on_change=self._faults_changed, claim=self._claim_fault, counts=self._fault_counts
+            guard=self.lock,
+            on_change=self._faults_changed,
+            claim=self._claim_fault,
+            counts=self._fault_counts,
         )
         with self.lock:
             pass  # taking the lock pulls, and writes the seeded start into an empty namespace
@@ -681,8 +685,9 @@ class State:
         realms, records = loads(data)
         loaded: dict[str, Realm] = {}
         for name, (config, clients, users, services) in realms.items():
-            realm = Realm(config, ())
-            realm.clients, realm.users, realm.services = clients, users, services
+            # The same Realm objects, updated: a request that holds one sees the change.
+            realm = self.realms.get(name) or Realm(config, ())
+            realm.config, realm.clients, realm.users, realm.services = config, clients, users, services
             loaded[name] = realm
         self.realms = loaded
         self.lockout.restore(records)
@@ -803,10 +808,8 @@ class State:
             pipe.incr(store.key("jseq"))
             pipe.execute()
 
-        try:
+        with contextlib.suppress(StoreUnavailable):  # best effort: the request itself was answered
             store.call(run)
-        except StoreUnavailable:
-            pass  # the journal is best effort: the request itself was answered
 
     def _journal_shared(self, first: int) -> tuple[int, list[Call]]:
         store = self.store

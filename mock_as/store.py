@@ -32,7 +32,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator, MutableMapping
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
@@ -127,7 +127,7 @@ class RedisStore:
         self.namespace = namespace
         self.timeout = timeout
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
-        self.redis = redis.Redis.from_url(
+        self.redis: Any = redis.Redis.from_url(
             url,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
@@ -234,7 +234,7 @@ class SharedLock:
         self._on_release = on_release
         self._lease: str | None = None
 
-    def __enter__(self) -> SharedLock:
+    def __enter__(self) -> Self:
         self._local.acquire()
         depth = getattr(self._depth, "n", 0)
         if depth == 0:
@@ -311,7 +311,7 @@ class RedisMapping(MutableMapping[str, _T]):
         return self.store.key(self.prefix, record_id)
 
     def __getitem__(self, record_id: str) -> _T:
-        found = self.get(record_id)
+        found: _T | None = self.get(record_id)
         if found is None:
             raise KeyError(record_id)
         return found
@@ -343,7 +343,7 @@ class RedisMapping(MutableMapping[str, _T]):
         if self.pop(record_id, None) is None:
             raise KeyError(record_id)
 
-    def pop(self, record_id: str, default: Any = None) -> Any:  # type: ignore[override]
+    def pop(self, record_id: str, default: Any = None) -> Any:
         """Delete and return the record at once (``GETDEL``): of two processes popping the same
         record, one gets it and the other ``default``."""
         data = self.store.call(lambda: self.store.redis.getdel(self._key(record_id)))
@@ -379,7 +379,9 @@ class RedisMapping(MutableMapping[str, _T]):
             return []
         cut = len(self._key(""))
         found = self.store.call(lambda: self.store.redis.mget(keys))
-        return [(k.decode()[cut:], self._decode(d)) for k, d in zip(keys, found, strict=True) if d is not None]
+        return [
+            (k.decode()[cut:], self._decode(d)) for k, d in zip(keys, found, strict=True) if d is not None
+        ]
 
     def clear(self) -> None:
         keys = self._keys()

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import click
+
 from .server import exposure_warning, reuse_port_socket
 from .state import State
 
@@ -61,23 +63,25 @@ def run_workers(
     signal.signal(signal.SIGTERM, stop)
     try:
         for _ in range(workers):
-            children.append(subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True))
+            children.append(
+                subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+            )
         base = ""
         deadline = time.monotonic() + STARTUP_TIMEOUT
         for child in children:
             assert child.stdout is not None
             base = child.stdout.readline().strip()
             if not base or time.monotonic() > deadline:
-                print(f"mock-as: a worker did not start (exit status {child.poll()})", file=sys.stderr)
+                click.echo(f"mock-as: a worker did not start (exit status {child.poll()})", err=True)
                 return 1
-        print(base if quiet else banner(state, base).replace("ready", f"ready, {workers} workers", 1))
+        click.echo(base if quiet else banner(state, base).replace("ready", f"ready, {workers} workers", 1))
         warning = exposure_warning(config.host)
         if warning is not None:
-            print(f"WARNING: {warning}", file=sys.stderr)
+            click.echo(f"WARNING: {warning}", err=True)
         sys.stdout.flush()
         while all(child.poll() is None for child in children):
             time.sleep(0.2)
-        print("mock-as: a worker stopped; stopping the others", file=sys.stderr)
+        click.echo("mock-as: a worker stopped; stopping the others", err=True)
         return 1
     except KeyboardInterrupt:
         return 0
@@ -95,4 +99,4 @@ def run_workers(
                 with contextlib.suppress(OSError):
                     child.stdout.close()
         holder.close()
-        print("mock-as stopped", file=sys.stderr)
+        click.echo("mock-as stopped", err=True)

@@ -1,0 +1,312 @@
+"""State in Redis: several ``mock-as serve`` processes (and ``--workers``) on one real redis-server
+behave as one AM, and a store that goes away gives AM's 503 answers, then service again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import requests
+
+from mock_as.app import create_app
+from mock_as.config import LockoutConfig, MockASConfig, UserConfig
+from mock_as.faults import Fault
+from mock_as.plugin import build_config
+from mock_as.state import State
+from tests.conftest import DOCS_FORM
+
+redis = (
+    pytest.importorskip("redis")
+    if os.environ.get("MOCK_AS_REQUIRE_REDIS", "0") == "0"
+    else __import__("redis")
+)
+
+CLIENT = {"client_id": "myClient", "client_secret": "forgerock"}
+CONTROL_JSON = {"Content-Type": "application/json"}
+
+
+@contextmanager
+def serve(*args: str) -> Iterator[str]:
+    """``mock-as serve`` on a free port with ``args``; yields its base URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mock_as", "serve", "--port", "0", "-q", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        base = proc.stdout.readline().strip()
+        assert base.startswith("http://"), (base, proc.communicate(timeout=10))
+        yield base
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(15)
+        proc.communicate()
+
+
+def token(base: str, **form: str) -> requests.Response:
+    return requests.post(f"{base}/oauth2/access_token", data={**DOCS_FORM, **form}, timeout=10)
+
+
+def control(base: str) -> str:
+    """The control API's root next to a base URL (it sits outside AM's context path)."""
+    return base.rsplit("/", 1)[0] + "/__mock_as__"
+
+
+def introspect(base: str, access_token: str) -> dict[str, object]:
+    answer = requests.post(f"{base}/oauth2/introspect", data={"token": access_token, **CLIENT}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+# -- two processes, one Redis ----------------------------------------------------------------------
+
+
+def test_two_serve_processes_on_one_redis_are_one_am(redis_server):
+    store = ("--store", redis_server.url, "--seed", "11")
+    with serve(*store) as a, serve(*store) as b:
+        issued = token(a).json()["access_token"]
+        assert introspect(b, issued)["active"] is True
+        info = requests.get(f"{b}/oauth2/tokeninfo", params={"access_token": issued}, timeout=10)
+        assert info.status_code == 200
+        assert info.json()["access_token"] == issued
+
+        # 100 tokens from both: all different
+        tokens = [token(base).json()["access_token"] for base in (a, b) * 50]
+        assert len({*tokens, issued}) == 101
+
+        # a revocation at one is seen at the other
+        assert requests.post(f"{a}/oauth2/token/revoke", data={"token": issued, **CLIENT}, timeout=10).ok
+        assert introspect(b, issued) == {"active": False}
+
+        # four wrong passwords split across both lock the account at a count of 4
+        patched = requests.patch(
+            f"{control(a)}/settings",
+            json={"lockout": {"enabled": True, "failure_count": 4}},
+            headers=CONTROL_JSON,
+            timeout=10,
+        )
+        assert patched.status_code == 200, patched.text
+        for base in (a, b, a):
+            assert token(base, password="wrong").json()["error"] == "invalid_grant"
+        user = requests.get(f"{control(b)}/users/demo", timeout=10).json()
+        assert user["lockout"]["failures"] == 3, user
+        assert user["status"] == "active", user
+        token(b, password="wrong")
+        user = requests.get(f"{control(a)}/users/demo", timeout=10).json()
+        assert user["status"] == "locked", user
+        assert token(b).status_code == 400  # the right password no longer helps, at either
+
+        # a user added through one's control API logs in at the other
+        added = requests.post(
+            f"{control(a)}/users",
+            json={"username": "carol", "password": "S3cret-carol"},
+            headers=CONTROL_JSON,
+            timeout=10,
+        )
+        assert added.status_code == 201, added.text
+        assert token(b, username="carol", password="S3cret-carol").status_code == 200
+
+        # a reset at one makes the other's tokens inactive
+        held = token(b, username="carol", password="S3cret-carol").json()["access_token"]
+        assert requests.post(f"{control(a)}/reset", timeout=10).status_code in (200, 204)
+        assert introspect(b, held) == {"active": False}
+        assert token(b, username="carol", password="S3cret-carol").status_code == 400  # carol is gone
+        assert token(b).status_code == 200  # demo is back, unlocked
+
+
+def test_workers_share_one_port_and_one_state(redis_server):
+    with serve("--workers", "2", "--store", redis_server.url) as base:
+        issued = [token(base).json()["access_token"] for _ in range(20)]
+        assert len(set(issued)) == 20
+        # fresh connections land on either worker: each finds every token active
+        assert all(introspect(base, t)["active"] is True for t in issued)
+
+
+def test_workers_without_a_store_refuse_to_start():
+    run = subprocess.run(
+        [sys.executable, "-m", "mock_as", "serve", "--workers", "2", "--port", "0"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={k: v for k, v in os.environ.items() if k != "MOCK_AS_STORE"},
+    )
+    assert run.returncode != 0
+    assert "needs a shared store" in run.stderr
+    assert "--store redis://" in run.stderr
+
+
+# -- Redis going away --------------------------------------------------------------------------------
+
+
+def test_redis_killed_gives_am_503s_within_the_timeout_then_recovers(redis_server):
+    with serve("--store", redis_server.url, "--seed", "12") as base:
+        assert token(base).status_code == 200
+        redis_server.kill()
+        started = time.monotonic()
+        answer = token(base)
+        assert time.monotonic() - started < 3.0  # the store timeout is 1 s
+        assert answer.status_code == 503
+        assert answer.json() == {
+            "error_description": "Service Unavailable",
+            "error": "temporarily_unavailable",
+        }
+        assert answer.headers["Retry-After"] == "1"
+        rest = requests.post(f"{base}/json/realms/root/authenticate", timeout=10)
+        assert rest.status_code == 503
+        assert rest.json() == {"code": 503, "reason": "Service Unavailable", "message": "Service Unavailable"}
+        listed = requests.get(f"{control(base)}/users", timeout=10)
+        assert listed.status_code == 503
+        assert listed.json()["error"] == "temporarily_unavailable"
+        redis_server.start()  # the same port, empty (no persistence): the seeded start is written again
+        answer = token(base)
+        assert answer.status_code == 200, answer.text
+        assert introspect(base, answer.json()["access_token"])["active"] is True
+
+
+# -- the store's own logic, in-process (two states on one Redis) ----------------------------------
+
+
+@pytest.fixture
+def pair(redis_server):
+    config = MockASConfig(seed=21, store=redis_server.url)
+    a, b = State(config), State(config)
+    yield a, b, create_app(state=a).test_client(), create_app(state=b).test_client()
+    a.store.redis.close()  # type: ignore[union-attr]
+    b.store.redis.close()  # type: ignore[union-attr]
+
+
+def test_refresh_token_is_spent_once_when_two_processes_race(pair):
+    a, _b, ca, cb = pair
+    refresh = ca.post("/openam/oauth2/access_token", data={**DOCS_FORM, "scope": "write"}).json
+    # the documented client gets no refresh token: issue one straight from the state
+    issued = a.issue(
+        kind="refresh_token", realm="/", client_id="myClient", username="demo",
+        scopes=("write",), grant_type="password", lifetime=600,
+    )  # fmt: skip
+    assert refresh["token_type"] == "Bearer"
+    a.update_realm("/", issue_refresh_token_on_refresh=True)
+    client = a.realm("/").clients["myClient"]
+    a.add_client(type(client)(**{**client.__dict__, "grant_types": (*client.grant_types, "refresh_token")}))
+    results: list[int] = []
+    form = {"grant_type": "refresh_token", "refresh_token": issued.id, **CLIENT}
+    barrier = threading.Barrier(2)
+
+    def spend(c):
+        barrier.wait()
+        results.append(c.post("/openam/oauth2/access_token", data=form).status_code)
+
+    threads = [threading.Thread(target=spend, args=(c,)) for c in (ca, cb)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert sorted(results) == [200, 400]
+
+
+def test_a_one_shot_fault_fires_once_across_processes(pair):
+    a, b, ca, cb = pair
+    a.faults.add(Fault(endpoint="access_token", status=503))
+    statuses = [c.post("/openam/oauth2/access_token", data=DOCS_FORM).status_code for c in (cb, ca, cb, ca)]
+    assert statuses == [503, 200, 200, 200]
+    assert [f.fired for f in a.faults.all()] == [1]
+    assert [f.fired for f in b.faults.all()] == [1]
+
+
+def test_clock_sessions_and_journal_are_shared(pair):
+    a, b, ca, cb = pair
+    issued = a.issue(
+        kind="access_token", realm="/", client_id="myClient", username="demo",
+        scopes=("write",), grant_type="password", lifetime=60,
+    )  # fmt: skip
+    a.clock.advance(61)
+    b.sync()
+    assert abs(a.clock.now() - b.clock.now()) < 1
+    assert b.find(issued.id) is None  # expired on the shared clock
+    session = a.sessions.create(a.realm("/"), "demo", "ldapService", a.clock.now())
+    assert b.sessions.get(session.token_id, b.clock.now()).username == "demo"
+    cb.post("/openam/oauth2/access_token", data=DOCS_FORM)
+    ca.post("/openam/oauth2/access_token", data={**DOCS_FORM, "password": "x"})
+    assert [(c.status, c.username) for c in b.journal] == [(200, "demo"), (400, "demo")]
+    start, calls = a.journal_since(1)
+    assert start == 1
+    assert [c.status for c in calls] == [400]
+
+
+def test_reseed_at_one_process_reseeds_the_other(pair):
+    a, b, ca, _cb = pair
+    first = ca.post("/openam/oauth2/access_token", data=DOCS_FORM).json["access_token"]
+    b.reseed(99)
+    a.sync()
+    assert a.seed == 99
+    again = ca.post("/openam/oauth2/access_token", data=DOCS_FORM).json["access_token"]
+    assert again != first
+    b.reseed(21)
+    assert ca.post("/openam/oauth2/access_token", data=DOCS_FORM).json["access_token"] == first
+
+
+def test_same_seed_same_token_sequence_across_processes(pair):
+    a, _b, ca, cb = pair
+    order = [c.post("/openam/oauth2/access_token", data=DOCS_FORM).json["access_token"] for c in (ca, cb)]
+    a.reset()
+    assert [
+        c.post("/openam/oauth2/access_token", data=DOCS_FORM).json["access_token"] for c in (cb, ca)
+    ] == order
+
+
+def test_the_seeded_start_is_written_once(redis_server):
+    config = MockASConfig(seed=31, store=redis_server.url)
+    first = State(config)
+    first.add_user(UserConfig(username="dave", password="pw"))
+    late = State(config)  # joins: does not write the seeded start over the first one's change
+    assert "dave" in late.realm("/").users
+
+
+def test_lockout_counts_are_shared(pair):
+    a, b, ca, cb = pair
+    a.update_realm("/", lockout=LockoutConfig(enabled=True, failure_count=2))
+    ca.post("/openam/oauth2/access_token", data={**DOCS_FORM, "password": "x"})
+    cb.post("/openam/oauth2/access_token", data={**DOCS_FORM, "password": "x"})
+    assert a.lockout.state_of("/", "demo").locked
+    assert b.lockout.state_of("/", "demo").locked
+
+
+def test_namespaces_keep_seeds_and_runs_apart(redis_server):
+    one = State(MockASConfig(seed=1, store=redis_server.url))
+    two = State(MockASConfig(seed=2, store=redis_server.url))
+    other_run = State(MockASConfig(seed=1, store=redis_server.url, store_namespace="elsewhere"))
+    issued = one.issue(
+        kind="access_token", realm="/", client_id="myClient", username="demo",
+        scopes=(), grant_type="password", lifetime=60,
+    )  # fmt: skip
+    assert two.find(issued.id) is None
+    assert other_run.find(issued.id) is None
+
+
+def test_plugin_gives_each_run_and_xdist_worker_its_own_namespace():
+    env = {"MOCK_AS_STORE": "redis://127.0.0.1:6379/0", "PYTEST_XDIST_TESTRUNUID": "abc"}
+    gw0 = build_config({}, {**env, "PYTEST_XDIST_WORKER": "gw0"})
+    gw1 = build_config({}, {**env, "PYTEST_XDIST_WORKER": "gw1"})
+    assert gw0.store == "redis://127.0.0.1:6379/0"
+    assert gw0.store_namespace == "pytest-abc-gw0"
+    assert gw1.store_namespace == "pytest-abc-gw1"
+    shared = build_config({}, {**env, "MOCK_AS_STORE_NAMESPACE": "team"})
+    assert shared.store_namespace == "team"
+    assert build_config({}, {}).store is None  # in memory unless asked
+
+
+def test_a_bad_store_url_fails_at_start():
+    from mock_as.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="store: expected redis://"):
+        State(MockASConfig(store="http://localhost:6379"))
