@@ -52,7 +52,9 @@ def _redis(directory: str) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def _throughput(args: list[str], duration: float) -> float:
-    proc, port = start_process([*mock_command(), "serve", "-q", "--port", "0", "--seed", "1", *args], MOCK_READY)
+    proc, port = start_process(
+        [*mock_command(), "serve", "-q", "--port", "0", "--seed", "1", *args], MOCK_READY
+    )
     try:
         url = f"http://127.0.0.1:{port}/openam{TOKEN_PATH}"
         run_wrk(url, TOKEN_BODY, duration=0.5, connections=CONNECTIONS)  # warm up

@@ -67,9 +67,9 @@ def handle(
         response = Response.error(e)
     except StoreUnavailable as e:
         log.warning("mock_as: %s %s answered 503: %s", method, path, e)
-        failure = unavailable(surface)
-        code = failure.code
-        response = Response.error(failure)
+        response = Response.error(unavailable(surface))
+        response.delay = x.delay
+        return response  # not journaled: the journal is in the store that did not answer
     except Exception:  # a bug of ours must still answer in AM's format, and never with a traceback
         log.exception("mock_as: internal error on %s %s", method, path)
         failure = error(500, "Internal Server Error")

@@ -174,6 +174,23 @@ def test_redis_killed_gives_am_503s_within_the_timeout_then_recovers(redis_serve
         assert introspect(base, answer.json()["access_token"])["active"] is True
 
 
+def test_a_hung_redis_gives_503_within_the_timeout_then_recovers(redis_server):
+    with serve("--store", redis_server.url, "--seed", "13") as base:
+        assert token(base).status_code == 200
+        pid = redis_server._process.pid
+        os.kill(pid, signal.SIGSTOP)  # alive but answering nothing: the slow case
+        try:
+            started = time.monotonic()
+            answer = token(base)
+            waited = time.monotonic() - started
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        assert answer.status_code == 503
+        assert answer.json()["error"] == "temporarily_unavailable"
+        assert 0.9 < waited < 2.5  # store_timeout is 1 s
+        assert token(base).status_code == 200
+
+
 # -- the store's own logic, in-process (two states on one Redis) ----------------------------------
 
 
