@@ -69,7 +69,6 @@ def _throughput(args: list[str], duration: float) -> float:
 def _per_request(url: str | None, calls: int) -> tuple[float, float]:
     """Seconds per token request through the Flask app, and Redis round trips per request."""
     import redis.connection
-
     from mock_as.app import create_app
     from mock_as.config import MockASConfig
     from mock_as.state import State
