@@ -327,3 +327,30 @@ def test_a_bad_store_url_fails_at_start():
 
     with pytest.raises(ConfigError, match="store: expected redis://"):
         State(MockASConfig(store="http://localhost:6379"))
+
+
+def test_the_plugin_keeps_each_xdist_worker_apart_and_cleans_up(pytester, redis_server, monkeypatch):
+    pytester.makepyfile(
+        """
+        import pytest, requests
+
+        FORM = {"grant_type": "password", "username": "demo", "password": "Ch4ng31t",
+                "client_id": "myClient", "client_secret": "forgerock"}
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_tokens_in_the_store(mock_as, n):
+            assert mock_as.state.store is not None
+            first = requests.post(mock_as.token_url, data=FORM).json()["access_token"]
+            # each test starts from the seeded state of its worker's own namespace
+            assert mock_as.token(first) is not None
+            assert len(mock_as.calls) == 1
+        """
+    )
+    monkeypatch.setenv("MOCK_AS_STORE", redis_server.url)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2")
+    result.assert_outcomes(passed=4)
+    client = redis.Redis.from_url(redis_server.url)
+    try:
+        assert [k for k in client.keys("mock-as:pytest-*") if not k.endswith(b":lock")] == []
+    finally:
+        client.close()
