@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from mock_as.app import create_app
-from mock_as.config import LockoutConfig, MockASConfig, UserConfig
+from mock_as.config import ClientConfig, LockoutConfig, MockASConfig, UserConfig
 from mock_as.faults import Fault
 from mock_as.plugin import build_config
 from mock_as.state import State
@@ -205,30 +205,29 @@ def pair(redis_server):
 
 def test_refresh_token_is_spent_once_when_two_processes_race(pair):
     a, _b, ca, cb = pair
-    refresh = ca.post("/openam/oauth2/access_token", data={**DOCS_FORM, "scope": "write"}).json
-    # the documented client gets no refresh token: issue one straight from the state
-    issued = a.issue(
-        kind="refresh_token", realm="/", client_id="myClient", username="demo",
-        scopes=("write",), grant_type="password", lifetime=600,
-    )  # fmt: skip
-    assert refresh["token_type"] == "Bearer"
+    a.add_client(
+        ClientConfig(
+            client_id="app", secret="s3cret", scopes=("write",), grant_types=("password", "refresh_token")
+        )
+    )
     a.update_realm("/", issue_refresh_token_on_refresh=True)
-    client = a.realm("/").clients["myClient"]
-    a.add_client(type(client)(**{**client.__dict__, "grant_types": (*client.grant_types, "refresh_token")}))
-    results: list[int] = []
-    form = {"grant_type": "refresh_token", "refresh_token": issued.id, **CLIENT}
-    barrier = threading.Barrier(2)
+    app = {"client_id": "app", "client_secret": "s3cret"}
+    for _ in range(5):
+        issued = ca.post("/openam/oauth2/access_token", data={**DOCS_FORM, **app}).json
+        form = {"grant_type": "refresh_token", "refresh_token": issued["refresh_token"], **app}
+        results: list[int] = []
+        barrier = threading.Barrier(2)
 
-    def spend(c):
-        barrier.wait()
-        results.append(c.post("/openam/oauth2/access_token", data=form).status_code)
+        def spend(client, form=form, results=results, barrier=barrier):
+            barrier.wait()
+            results.append(client.post("/openam/oauth2/access_token", data=form).status_code)
 
-    threads = [threading.Thread(target=spend, args=(c,)) for c in (ca, cb)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
-    assert sorted(results) == [200, 400]
+        threads = [threading.Thread(target=spend, args=(c,)) for c in (ca, cb)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        assert sorted(results) == [200, 400]
 
 
 def test_a_one_shot_fault_fires_once_across_processes(pair):
@@ -320,6 +319,19 @@ def test_plugin_gives_each_run_and_xdist_worker_its_own_namespace():
     shared = build_config({}, {**env, "MOCK_AS_STORE_NAMESPACE": "team"})
     assert shared.store_namespace == "team"
     assert build_config({}, {}).store is None  # in memory unless asked
+
+
+def test_serve_with_an_unreachable_store_says_so_and_exits():
+    run = subprocess.run(
+        [sys.executable, "-m", "mock_as", "serve", "--port", "0", "--store", "redis://127.0.0.1:1/0"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert run.returncode != 0
+    assert "store redis://127.0.0.1:1/0: the state store did not answer" in run.stderr
+    assert "Traceback" not in run.stderr
 
 
 def test_a_bad_store_url_fails_at_start():
