@@ -327,6 +327,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in args.only or list(SECTIONS):
         results[name] = run_section(name, args.quick)
     elapsed = time.monotonic() - started
+    info["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    info["load"] = (
+        "the load averages count runnable processes on the 2 CPUs: above 2, other work (other test "
+        "and build runs share this machine) took CPU time during the run, which moves absolute "
+        "numbers and widens the per-round spreads; the ratios pair rounds taken side by side"
+    )
     command = "python bench/run.py" + (" --quick" if args.quick else "")
     meta = {
         "command": command,

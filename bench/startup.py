@@ -40,7 +40,7 @@ from common import (
 from live import mock_command, post_token
 
 SECTION = "Start-up"
-FIRST_TOKEN_GOAL_S = 0.25
+FIRST_TOKEN_GOAL = 3.0  # times the canned server's spawn to first answer
 #: Environment variables that would change what pytest loads.
 _PYTEST_VARS = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")
 
@@ -51,9 +51,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def spawn_to_first_token(command: list[str], path: str, timeout: float = 20.0) -> float:
-    """Seconds from spawning ``command`` (``PORT`` in it replaced by a free port) to a ``200``
-    answer to the ROPC POST at ``path``."""
+def spawn_to_first_token(
+    command: list[str], path: str, timeout: float = 20.0, env: dict[str, str] | None = None
+) -> float:
+    """Seconds from spawning ``command`` (``PORT`` in it replaced by a free port, ``env`` its
+    environment) to a ``200`` answer to the ROPC POST at ``path``."""
     port = _free_port()
     argv = [str(port) if arg == "PORT" else arg for arg in command]
     start = time.perf_counter()
@@ -63,6 +65,7 @@ def spawn_to_first_token(command: list[str], path: str, timeout: float = 20.0) -
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        env=env,
     )
     try:
         while True:
@@ -98,32 +101,65 @@ def _run_seconds(argv: list[str], cwd: str | None = None, env: dict[str, str] | 
     return took
 
 
-def first_token(quick: bool) -> Row:
-    """``mock-as serve`` spawn to first token vs the canned server and the bare interpreter."""
+def no_bytecode_cache(prefix: str) -> dict[str, str]:
+    """An environment in which Python neither reads nor writes a bytecode cache: every module
+    (the standard library's too) is compiled from source, as on a fresh checkout or a read-only
+    install. ``PYTHONDONTWRITEBYTECODE=1`` alone keeps reading the ``__pycache__`` already there,
+    so the cache is also pointed at an empty directory (``PYTHONPYCACHEPREFIX``)."""
+    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": prefix}
+
+
+def first_token(quick: bool) -> list[Row]:
+    """``mock-as serve`` spawn to first token vs the canned server and the bare interpreter, with
+    and without a bytecode cache."""
     runs = 5 if quick else 11
     mock = [*mock_command(), "serve", "-p", "PORT", "-q", "--seed", "0"]
     canned = [sys.executable, str(HERE / "canned_server.py"), "PORT", "--quiet-queue"]
-    subjects: dict[str, Callable[[], float]] = {
-        "mock": lambda: spawn_to_first_token(mock, "/openam" + TOKEN_PATH),
-        "canned": lambda: spawn_to_first_token(canned, "/token"),
-        "python": lambda: _run_seconds([sys.executable, "-c", "pass"]),
-    }
-    got = interleaved(subjects, runs)
-    m, c, p = (median(got[k]) for k in ("mock", "canned", "python"))
-    return Row(
-        SECTION,
-        "`mock-as serve` spawn to first token (ROPC 200)",
-        f"canned server {fmt_ms(c)}",
-        f"mock {fmt_ms(m)}",
-        fmt_ratio(ratio_of(got["mock"], got["canned"])),
-        f"≤ {FIRST_TOKEN_GOAL_S * 1000:.0f} ms",
-        m <= FIRST_TOKEN_GOAL_S,
-        f"median of {runs} interleaved runs (mock {fmt_ms(min(got['mock']))}–{fmt_ms(max(got['mock']))}); "
-        f"`python -c pass` alone takes {fmt_ms(p)}; the console script `{Path(mock[0]).name}`",
-        {k + "_s": v for k, v in got.items()},
-        measured=fmt_ms(m),
-        miss=f"{m / FIRST_TOKEN_GOAL_S - 1:.0%} over" if m > FIRST_TOKEN_GOAL_S else "",
-    )
+    with tempfile.TemporaryDirectory(prefix="mock-as-nocache-") as empty:
+        cold = no_bytecode_cache(empty)
+        subjects: dict[str, Callable[[], float]] = {
+            "mock": lambda: spawn_to_first_token(mock, "/openam" + TOKEN_PATH),
+            "canned": lambda: spawn_to_first_token(canned, "/token"),
+            "python": lambda: _run_seconds([sys.executable, "-c", "pass"]),
+            "mock_cold": lambda: spawn_to_first_token(mock, "/openam" + TOKEN_PATH, env=cold),
+            "canned_cold": lambda: spawn_to_first_token(canned, "/token", env=cold),
+        }
+        got = interleaved(subjects, runs)
+    rows = []
+    for suffix, label in (("", "with a bytecode cache"), ("_cold", "without a bytecode cache")):
+        m, c = median(got["mock" + suffix]), median(got["canned" + suffix])
+        ratio = ratio_of(got["mock" + suffix], got["canned" + suffix])
+        met = ratio <= FIRST_TOKEN_GOAL
+        note = (
+            f"median of {runs} interleaved runs (mock {fmt_ms(min(got['mock' + suffix]))}–"
+            f"{fmt_ms(max(got['mock' + suffix]))}); `python -c pass` alone takes "
+            f"{fmt_ms(median(got['python']))}; the console script `{Path(mock[0]).name}`; the canned "
+            "server is waitress and a five-line WSGI app"
+        )
+        if suffix:
+            note += (
+                "; `PYTHONDONTWRITEBYTECODE=1` and `PYTHONPYCACHEPREFIX` pointed at an empty "
+                "directory, so nothing (the standard library included) comes from a cache"
+            )
+        note += (
+            "; before the first token the mock imports neither Flask, faker nor cryptography "
+            "(the Flask app is built on the first request outside AM's paths, fake users on "
+            "first need, keys on first signature)"
+        )
+        rows.append(
+            Row(
+                SECTION,
+                f"`mock-as serve` spawn to first token (ROPC 200), {label}",
+                f"canned server {fmt_ms(c)}",
+                f"mock {fmt_ms(m)}",
+                fmt_ratio(ratio),
+                f"≤ {FIRST_TOKEN_GOAL:.0f}×",
+                met,
+                note,
+                {k + "_s": v for k, v in got.items()},
+            )
+        )
+    return rows
 
 
 def _pytest_env() -> dict[str, str]:
@@ -312,7 +348,7 @@ def reset_cost(runs: int) -> float:
 def run(quick: bool) -> list[Row]:
     """All start-up rows."""
     log("start-up: spawn to first token")
-    rows = [first_token(quick)]
+    rows = first_token(quick)
     log("start-up: plugin load")
     rows.extend(plugin_load(quick))
     log("start-up: per-test fixture cost")

@@ -2,23 +2,20 @@
 
 AM's paths go straight from a thin WSGI layer to the framework-free :func:`~mock_as.router.handle`,
 without Flask's per-request machinery; everything else (the control API, pages of the mock's own)
-is a Flask view.
+is a Flask view. A server serves :func:`wsgi_app`, which imports Flask and builds the Flask app on
+the first request outside AM's paths, so a token costs no framework import.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections.abc import Callable, Iterable
-from typing import Any
-
-from flask import Flask, Response
-from werkzeug.exceptions import HTTPException
+from typing import TYPE_CHECKING, Any
 
 from .browser import NOSNIFF
 from .config import MockASConfig, make_config
-from .control import control_api
-from .control_sessions import sessions_api
 from .errors import ConfigError, reason_phrase
 from .paths import context_prefix, external_base
 from .router import handle, surface_of
@@ -31,6 +28,9 @@ WAIT = "mock_as.wait"
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(config: MockASConfig | None = None, *, state: State | None = None, **settings: Any) -> Flask:
@@ -46,6 +46,12 @@ def create_app(config: MockASConfig | None = None, *, state: State | None = None
     >>> r.status_code, r.json["expires_in"], r.json["scope"]
     (200, 3599, 'write')
     """
+    from flask import Flask, Response
+    from werkzeug.exceptions import HTTPException
+
+    from .control import control_api
+    from .control_sessions import sessions_api
+
     if state is None:
         state = State(make_config(config, **settings))
     elif config is not None or settings:
@@ -71,7 +77,14 @@ def create_app(config: MockASConfig | None = None, *, state: State | None = None
 
     @app.errorhandler(StoreUnavailable)
     def store_down(e: StoreUnavailable) -> Response:
-        return store_unavailable()
+        # The control API's answer while the shared store does not answer.
+        body = {"error": "temporarily_unavailable", "error_description": "the state store did not answer"}
+        return Response(
+            json.dumps(body, separators=(",", ":")),
+            503,
+            {"Retry-After": "1", "Cache-Control": "no-store"},
+            content_type="application/json",
+        )
 
     @app.after_request
     def nosniff(response: Response) -> Response:
@@ -84,15 +97,20 @@ def create_app(config: MockASConfig | None = None, *, state: State | None = None
     return app
 
 
-def store_unavailable() -> Response:
-    """The control API's answer while the shared store does not answer: 503, ``Retry-After: 1``."""
-    body = {"error": "temporarily_unavailable", "error_description": "the state store did not answer"}
-    return Response(
-        json.dumps(body, separators=(",", ":")),
-        503,
-        {"Retry-After": "1", "Cache-Control": "no-store"},
-        content_type="application/json",
-    )
+def wsgi_app(state: State) -> WSGIApp:
+    """What a server serves: :func:`create_app`'s application, built (Flask imported) on the first
+    request outside AM's paths; AM's paths are answered from the first request on."""
+    built: list[WSGIApp] = []
+    lock = threading.Lock()
+
+    def flask_app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if not built:
+            with lock:
+                if not built:
+                    built.append(create_app(state=state))
+        return built[0](environ, start_response)
+
+    return am_front(state, flask_app)
 
 
 def am_front(state: State, fallback: WSGIApp) -> WSGIApp:

@@ -29,16 +29,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
-from cryptography.x509.oid import NameOID
-
 from .errors import ConfigError
 
+# cryptography is imported where a key is first made or used (its import costs a server's
+# start-up more than everything else it does before the first token).
 if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
     from .config import MockASConfig
     from .state import State
 
@@ -115,6 +113,8 @@ def _next_prime(stream: Iterator[bytes]) -> int:
 @lru_cache(maxsize=8)
 def seeded_rsa_key(seed: int) -> rsa.RSAPrivateKey:
     """The 2048-bit RSA key of ``seed`` (about a tenth of a second the first time, cached after)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     stream = _hash_stream(f"mock-as:rsa:{seed}".encode())
     p = _next_prime(stream)
     q = _next_prime(stream)
@@ -136,6 +136,8 @@ def seeded_rsa_key(seed: int) -> rsa.RSAPrivateKey:
 @lru_cache(maxsize=8)
 def seeded_ec_key(seed: int) -> ec.EllipticCurvePrivateKey:
     """The P-256 key of ``seed``."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     raw = hashlib.shake_256(f"mock-as:p256:{seed}".encode()).digest(48)
     scalar = int.from_bytes(raw, "big") % (_P256_ORDER - 1) + 1
     return ec.derive_private_key(scalar, ec.SECP256R1())
@@ -155,6 +157,10 @@ class SigningKey:
 
     def sign(self, data: bytes) -> bytes:
         """The JWS signature of ``data`` (RFC 7518 §3.3, §3.4)."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
         key = self.private_key
         if isinstance(key, rsa.RSAPrivateKey):
             return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
@@ -165,6 +171,11 @@ class SigningKey:
 
     def verify(self, data: bytes, signature: bytes) -> bool:
         """Whether ``signature`` is this key's signature of ``data``."""
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+        from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
         public = self.private_key.public_key()
         try:
             if isinstance(public, rsa.RSAPublicKey):
@@ -223,6 +234,11 @@ def self_signed_certificate(
 ) -> x509.Certificate:
     """A self-signed X.509 certificate of ``key`` (subject ``CN=mock-as``), the same bytes for the
     same key: fixed validity, a serial from the ``kid``, PKCS#1 v1.5 or RFC 6979 signatures."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mock-as")])
     serial = int.from_bytes(hashlib.sha256(kid.encode()).digest()[:16], "big") >> 1 or 1
     builder = (
@@ -243,6 +259,9 @@ def self_signed_certificate(
 
 
 def _public_jwk(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, alg: str) -> dict[str, Any]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     if isinstance(key, rsa.RSAPrivateKey):
         numbers = key.public_key().public_numbers()
         required = {"e": b64url(_int_bytes(numbers.e)), "kty": "RSA", "n": b64url(_int_bytes(numbers.n))}
@@ -279,6 +298,10 @@ def _seeded(seed: int, alg: str) -> SigningKey:
 
 @lru_cache(maxsize=8)
 def _from_pem(pem: str, alg: str | None) -> SigningKey:
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
     text = pem
     if "-----BEGIN" not in pem:
         try:

@@ -1,17 +1,17 @@
-"""The in-process transport: ``requests`` (through responses) and ``httpx`` (through respx) calls to
-the mock's base URL reach the same endpoint code as the live server, with no socket.
+"""The in-process transport: ``requests`` (through responses) and ``httpx`` (at its own transport,
+:mod:`mock_as.httpx_transport`) calls to the mock's base URL reach the same endpoint code as the
+live server, with no socket.
 
-The patches fail closed. While one is active, a process-wide net below responses and respx (urllib3's
-connection pools, a responses mock that has no route for the URL, httpx's transports) answers
-requests to a patched base URL too, so a test that switches its mocking library off (a nested
-``@responses.activate``, ``responses.reset()``, its own ``RequestsMock``, ``respx.mock``) never sends
-them, and the credentials in them, to the network. The net covers every thread of the process and
-goes away with the last patch.
+The patches fail closed. While one is active, a process-wide net below responses (urllib3's
+connection pools, a responses mock that has no route for the URL) answers requests to a patched
+base URL too, and httpx is answered at its own transport, above respx; so a test that switches its
+mocking library off (a nested ``@responses.activate``, ``responses.reset()``, its own
+``RequestsMock``, ``respx.mock``) never sends them, and the credentials in them, to the network.
+The net covers every thread of the process and goes away with the last patch.
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
 import re
 import threading
@@ -26,12 +26,12 @@ from .config import MockASConfig, make_config
 from .errors import OAuthError, reason_phrase
 from .faults import DROP
 from .handle import MockAS
+from .httpx_transport import intercept
 from .protocol import Response
 from .router import handle
 from .state import State
 
 if TYPE_CHECKING:
-    import httpx
     import responses
     from requests import PreparedRequest
 
@@ -71,17 +71,6 @@ def client_wait(delay: float, timeout: float | None) -> bool:
     return False
 
 
-async def client_wait_async(delay: float, timeout: float | None) -> bool:
-    """:func:`client_wait` for an asynchronous client: the event loop keeps running meanwhile."""
-    if delay <= 0:
-        return False
-    if timeout is not None and delay >= timeout:
-        await asyncio.sleep(max(0.0, timeout))
-        return True
-    await asyncio.sleep(delay)
-    return False
-
-
 def requests_timeout(request: Any) -> float | None:
     """The read timeout a ``requests`` call was made with (responses keeps its keyword arguments)."""
     kwargs = getattr(request, "req_kwargs", None) or {}
@@ -89,13 +78,6 @@ def requests_timeout(request: Any) -> float | None:
     if isinstance(timeout, tuple):
         timeout = timeout[1]
     return None if timeout is None else float(timeout)
-
-
-def httpx_timeout(request: Any) -> float | None:
-    """The read timeout of an ``httpx`` request."""
-    timeout = request.extensions.get("timeout") or {}
-    read = timeout.get("read")
-    return None if read is None else float(read)
 
 
 class _Router:
@@ -305,50 +287,37 @@ def patch_httpx(
     respx_mock: Any = None,
     **settings: Any,
 ) -> _Patch:
-    """Answer ``httpx`` calls (sync and async clients) to ``base_url`` in-process, through respx.
+    """Answer ``httpx`` calls (sync and async clients) to ``base_url`` in-process, at httpx's
+    transport; other URLs go on to respx (``respx_mock``'s routes, if given).
 
     Needs the ``httpx`` extra: ``pip install 'mock-as[httpx]'``.
     """
 
     def factory() -> Iterator[MockAS]:
-        import httpx
         import respx
 
         st = _state_for(config, state, settings)
         base = base_url or st.config.base_url
         router = _Router(st, base)
-
-        def side_effect(request: httpx.Request) -> httpx.Response:
-            r = router.respond(request.method, str(request.url), request.headers, request.read())
-            timeout = httpx_timeout(request)
-            if client_wait(r.delay, timeout):
-                raise httpx.ReadTimeout(f"mock-as: no answer within {timeout} s", request=request)
-            if r.action == DROP:
-                raise httpx.RemoteProtocolError(
-                    "Server disconnected without sending a response.", request=request
-                )
-            return httpx.Response(r.status, headers=list(r.headers), content=r.body)
-
+        # The mock answers at httpx's transport; respx (a route-less router of our own, or the
+        # test's) still answers other URLs, and fails loudly for those nobody mocks.
         owned = respx_mock is None
         mock = respx.mock(assert_all_called=False) if owned else respx_mock
-        mock.route(url__regex=router.pattern.pattern).mock(side_effect=side_effect)
-        NET.add(router, HTTPX)
         if owned:
             mock.start()
         try:
-            yield PatchedMockAS(st, base)
+            with intercept(router.base_url, router.respond):
+                yield PatchedMockAS(st, base)
         finally:
-            NET.remove(router, HTTPX)
             if owned:
                 mock.stop(quiet=True)
 
     return _Patch(factory)
 
 
-# -- failing closed: the net below responses and respx ---------------------------------------------
+# -- failing closed: the net below responses ------------------------------------------------------
 
 REQUESTS = "requests"
-HTTPX = "httpx"
 
 
 class _Net:
@@ -480,67 +449,6 @@ def _urllib3_answer(
     )
 
 
-def _install_httpx_net() -> list[tuple[Any, str, Any, Any]]:
-    """httpx's own transports answer a patched URL before respx (or the network) sees it, so a
-    nested or stopped ``respx.mock`` cannot let it out; async clients wait out delays with
-    ``asyncio.sleep``, so the event loop keeps running."""
-    import httpx
-
-    def sync(original: Any) -> Any:
-        def handle_request(self: Any, request: httpx.Request) -> httpx.Response:
-            router = NET.find(str(request.url))
-            if router is None:
-                return original(self, request)  # type: ignore[no-any-return]
-            return _httpx_answer(router, request)
-
-        return handle_request
-
-    def asynchronous(original: Any) -> Any:
-        async def handle_async_request(self: Any, request: httpx.Request) -> httpx.Response:
-            router = NET.find(str(request.url))
-            if router is None:
-                return await original(self, request)  # type: ignore[no-any-return]
-            return await _httpx_answer_async(router, request)
-
-        return handle_async_request
-
-    return [
-        _replace(httpx.HTTPTransport, "handle_request", sync),
-        _replace(httpx.AsyncHTTPTransport, "handle_async_request", asynchronous),
-    ]
-
-
-def _httpx_answer(router: _Router, request: httpx.Request) -> httpx.Response:
-    """The mock's answer to an ``httpx`` request, as its transport would give it."""
-    import httpx
-
-    r = router.respond(request.method, str(request.url), request.headers, request.read())
-    timeout = httpx_timeout(request)
-    if client_wait(r.delay, timeout):
-        raise httpx.ReadTimeout(f"mock-as: no answer within {timeout} s", request=request)
-    return _httpx_response(r, request)
-
-
-async def _httpx_answer_async(router: _Router, request: httpx.Request) -> httpx.Response:
-    """:func:`_httpx_answer` for an async client: delays are awaited."""
-    import httpx
-
-    r = router.respond(request.method, str(request.url), request.headers, await request.aread())
-    timeout = httpx_timeout(request)
-    if await client_wait_async(r.delay, timeout):
-        raise httpx.ReadTimeout(f"mock-as: no answer within {timeout} s", request=request)
-    return _httpx_response(r, request)
-
-
-def _httpx_response(r: Response, request: httpx.Request) -> httpx.Response:
-    import httpx
-
-    if r.action == DROP:
-        raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
-    return httpx.Response(r.status, headers=list(r.headers), content=r.body)
-
-
 _INSTALL: dict[str, Callable[[], list[tuple[Any, str, Any, Any]]]] = {
     REQUESTS: _install_requests_net,
-    HTTPX: _install_httpx_net,
 }

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
-from urllib.parse import parse_qsl, unquote_plus
+from urllib.parse import unquote, unquote_plus
 
 from .errors import JSON_TYPE, HTTPError, OAuthError, invalid_client, invalid_request, method_not_allowed
 
@@ -27,10 +27,24 @@ SECRET_PARAMS = frozenset({"password", "client_secret", "client_assertion", "tok
 
 
 def _parse_form(raw: str) -> dict[str, str]:
-    # First value wins for a repeated key, as in AM (Restlet's getFirstValue).
+    """``parse_qsl(raw, keep_blank_values=True, errors="replace")``, first value winning for a
+    repeated key, as in AM (Restlet's getFirstValue); a field is only unquoted when it needs it."""
     out: dict[str, str] = {}
-    for key, value in parse_qsl(raw, keep_blank_values=True, errors="replace"):
-        out.setdefault(key, value)
+    for field in raw.split("&"):
+        if not field:
+            continue
+        key, _, value = field.partition("=")
+        if "+" in key:
+            key = key.replace("+", " ")
+        if "%" in key:
+            key = unquote(key, errors="replace")
+        if key in out:
+            continue
+        if "+" in value:
+            value = value.replace("+", " ")
+        if "%" in value:
+            value = unquote(value, errors="replace")
+        out[key] = value
     return out
 
 
@@ -149,8 +163,11 @@ class Exchange:
 
     def param(self, name: str) -> str | None:
         """A parameter as AM reads it: the query string wins over the body."""
-        value = self.query_params.get(name)
-        return self.form.get(name) if value is None else value
+        query = self._query if self._query is not None else self.query_params
+        value = query.get(name)
+        if value is None:
+            return (self._form if self._form is not None else self.form).get(name)
+        return value
 
     def require_method(self, *allowed: str) -> None:
         """AM's 405 for a method the endpoint does not serve."""

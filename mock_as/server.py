@@ -13,7 +13,7 @@ from typing import Any, Self
 
 from waitress.task import ThreadedTaskDispatcher
 
-from .app import WAIT, create_app
+from .app import WAIT, wsgi_app
 from .browser import NOSNIFF
 from .config import MockASConfig, make_config
 from .errors import MockASError, OAuthError
@@ -171,7 +171,7 @@ def make_wsgi_server(
     queue_log = logging.getLogger("waitress.queue")
     if queue_log.level == logging.NOTSET:
         queue_log.setLevel(logging.ERROR)
-    app = create_app(state=state)
+    app = wsgi_app(state)
     dispatcher = Dispatcher(threads)
     faults_wait = state.faults.wait
 

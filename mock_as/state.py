@@ -6,17 +6,20 @@ point from frozen configuration, which costs microseconds.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import dataclasses
-import heapq
+import functools
 import itertools
 import json
 import math
 import secrets
+import struct
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -48,6 +51,8 @@ JOURNAL_BYTES = 4 * 1024 * 1024
 JOURNAL_ENTRY_OVERHEAD = 256
 """What an entry costs beyond its text: the record itself, its fixed fields."""
 MORE = "…"
+#: faker's own default locale: always there, so its fake users can wait until they are needed.
+DEFAULT_LOCALE = "en_US"
 
 
 class Token(NamedTuple):
@@ -76,26 +81,209 @@ class Token(NamedTuple):
         return max(0, int(self.expires_at - now - 0.001))
 
 
+def _grant_bytes(value: str) -> bytes | None:
+    """A token id as :class:`~mock_as.seeding.TokenSource` writes it (base64url of 20 bytes, no
+    padding) -> those 20 bytes; ``None`` for any other string."""
+    if len(value) != 27:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value + "=")
+    except (binascii.Error, ValueError):
+        return None
+    return raw if _grant_str(raw) == value else None
+
+
+def _grant_str(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw)[:27].decode()
+
+
+def _uuid_bytes(value: str) -> bytes | None:
+    """A lower-case UUID string -> its 16 bytes; ``None`` for any other string."""
+    if len(value) != 36:
+        return None
+    try:
+        raw = bytes.fromhex(value[:8] + value[9:13] + value[14:18] + value[19:23] + value[24:])
+    except ValueError:
+        return None
+    return raw if _uuid_str(raw) == value else None
+
+
+def _uuid4(raw: bytes) -> bytes:
+    """16 random bytes with a version-4 UUID's version and variant bits, as
+    :meth:`~mock_as.seeding.TokenSource.uuid` sets them."""
+    out = bytearray(raw)
+    out[6] = (out[6] & 0x0F) | 0x40
+    out[8] = (out[8] & 0x3F) | 0x80
+    return bytes(out)
+
+
+def _uuid_str(raw: bytes) -> str:
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+#: A compact row: the index of the token's shared fields, the issue instant, the grant id's 20
+#: bytes and the audit id's 16.
+_ROW = struct.Struct("<Id36s")
+_GRANT = slice(12, 32)
+
+
 class TokenStore(MutableMapping[str, Token]):
-    """Issued tokens by id, kept as plain tuples of strings and numbers.
+    """Issued tokens by id, in a compact form, with their expiry queues.
 
-    The garbage collector stops tracking such tuples, so a million live tokens do not make every
-    full collection walk a million objects (which showed as pauses of a few hundred milliseconds)."""
+    A live token costs its id, one slot of the map and a row of 48 bytes (:data:`_ROW`): the index
+    of a tuple shared by every token with the same kind, realm, client, user, scopes, grant type
+    and lifetime; the issue instant; the grant and audit ids as raw bytes. Reading one builds the
+    :class:`Token` back, equal field for field (a token whose ids or times do not fit that form is
+    kept whole, as a tuple). Rows are ``bytes``, which the garbage collector does not track, so the
+    map is left untracked and a full collection does not walk a million tokens (it only glances
+    over the expiry queues' pointers to strings).
 
-    __slots__ = ("_rows",)
+    Expiry: one first-in, first-out queue of ids per lifetime (on a clock that moves forward, the
+    oldest of a queue expires first; a token issued after the clock moved back waits behind older
+    ones); :meth:`purge` drops a few expired tokens from the queues' heads, so memory stays flat
+    without a sweeper thread."""
+
+    __slots__ = ("_fields", "_index", "_last_grant", "_queues", "_rows")
 
     def __init__(self) -> None:
-        self._rows: dict[str, tuple[Any, ...]] = {}
+        self._rows: dict[str, bytes | tuple[Any, ...]] = {}
+        self._fields: list[tuple[Any, ...]] = []
+        self._index: dict[tuple[Any, ...], int] = {}
+        self._last_grant: tuple[str, bytes] = ("", b"")
+        self._queues: dict[float, deque[str]] = {}
+
+    def _pack(
+        self, token: Token, grant: bytes | None = None, audit: bytes | None = None
+    ) -> tuple[bytes | tuple[Any, ...], float | None]:
+        issued, expires = token.issued_at, token.expires_at
+        lifetime = None if expires is None else expires - issued
+        if lifetime is not None and issued + lifetime != expires:
+            return tuple(token), lifetime
+        if grant is None:
+            grant = self._grant_bytes(token.auth_grant_id)
+        if audit is None:
+            audit = _uuid_bytes(token.audit_id)
+        if grant is None or audit is None or type(issued) is not float:
+            return tuple(token), lifetime
+        key = (
+            token.kind,
+            token.realm,
+            token.client_id,
+            token.username,
+            token.scopes,
+            token.grant_type,
+            lifetime,
+        )
+        index = self._index.get(key)
+        if index is None:
+            index = self._index[key] = len(self._fields)
+            self._fields.append(key)
+        return _ROW.pack(index, issued, grant + audit), lifetime
+
+    def _grant_bytes(self, grant_id: str) -> bytes | None:
+        # A refresh token shares the grant of the access token stored just before it.
+        last_id, last_raw = self._last_grant
+        if grant_id == last_id:
+            return last_raw
+        return _grant_bytes(grant_id)
+
+    def _unpack(self, token_id: str, row: bytes | tuple[Any, ...]) -> Token:
+        if isinstance(row, tuple):
+            return Token._make(row)
+        index, issued, ids = _ROW.unpack(row)
+        kind, realm, client_id, username, scopes, grant_type, lifetime = self._fields[index]
+        return Token(
+            token_id,
+            kind,
+            realm,
+            client_id,
+            username,
+            scopes,
+            grant_type,
+            issued,
+            None if lifetime is None else issued + lifetime,
+            _grant_str(ids[:20]),
+            _uuid_str(ids[20:]),
+        )
+
+    def _expires(self, row: bytes | tuple[Any, ...]) -> float | None:
+        if isinstance(row, tuple):
+            return row[8]  # type: ignore[no-any-return]
+        index, issued, _ = _ROW.unpack(row)
+        lifetime = self._fields[index][6]
+        return None if lifetime is None else issued + lifetime
 
     def __getitem__(self, token_id: str) -> Token:
-        return Token._make(self._rows[token_id])
+        return self._unpack(token_id, self._rows[token_id])
 
     def get(self, token_id: str, default: Token | None = None) -> Token | None:  # type: ignore[override]
         row = self._rows.get(token_id)
-        return default if row is None else Token._make(row)
+        return default if row is None else self._unpack(token_id, row)
 
     def __setitem__(self, token_id: str, token: Token) -> None:
-        self._rows[token_id] = tuple(token)
+        self.add(token, token_id=token_id)
+
+    def add(
+        self,
+        token: Token,
+        grant: bytes | None = None,
+        audit: bytes | None = None,
+        token_id: str | None = None,
+    ) -> None:
+        """Store ``token`` under its id (or ``token_id``); ``grant`` and ``audit`` are the raw bytes
+        its grant and audit ids were made from, when the caller has them (else they are read back
+        from the ids)."""
+        row, lifetime = self._pack(token, grant, audit)
+        if token_id is None:
+            token_id = token.id
+        self._rows[token_id] = row
+        if type(row) is bytes:
+            self._last_grant = (token.auth_grant_id, row[_GRANT])
+        if lifetime is not None:
+            queue = self._queues.get(lifetime)
+            if queue is None:
+                queue = self._queues[lifetime] = deque()
+            queue.append(token_id)
+
+    def purge(self, now: float, budget: int = 4) -> None:
+        """Pop at most ``budget`` entries off the expiry queues' heads: expired tokens are dropped,
+        ids already gone (revoked) are forgotten."""
+        rows = self._rows
+        for queue in self._queues.values():
+            while budget > 0 and queue:
+                token_id = queue[0]
+                row = rows.get(token_id)
+                if row is not None:
+                    expires = self._expires(row)
+                    if expires is None or now < expires:
+                        break
+                    del rows[token_id]
+                queue.popleft()
+                budget -= 1
+
+    def of_grant(self, auth_grant_id: str) -> list[str]:
+        """The ids of every token of one grant, compared without building the tokens."""
+        raw = _grant_bytes(auth_grant_id)
+        return [
+            token_id
+            for token_id, row in self._rows.items()
+            if (row[_GRANT] == raw if type(row) is bytes else row[9] == auth_grant_id)
+        ]
+
+    def compact(self) -> None:
+        """Forget the queued ids of tokens no longer stored (revoked or evicted)."""
+        rows = self._rows
+        for lifetime, queue in list(self._queues.items()):
+            kept = deque(i for i in queue if i in rows)
+            if kept:
+                self._queues[lifetime] = kept
+            else:
+                del self._queues[lifetime]
+
+    def queued(self) -> int:
+        """How many ids wait in the expiry queues (live, or revoked and not yet popped)."""
+        return sum(len(q) for q in self._queues.values())
 
     def __delitem__(self, token_id: str) -> None:
         del self._rows[token_id]
@@ -111,6 +299,10 @@ class TokenStore(MutableMapping[str, Token]):
 
     def clear(self) -> None:
         self._rows.clear()
+        self._fields.clear()
+        self._index.clear()
+        self._queues.clear()
+        self._last_grant = ("", b"")
 
     def __repr__(self) -> str:
         return f"<TokenStore of {len(self._rows)} tokens>"
@@ -239,16 +431,101 @@ def clipped(call: Call) -> tuple[Call, int]:
     return call, used + JOURNAL_ENTRY_OVERHEAD
 
 
+_FILL_LOCK = threading.Lock()
+
+
+class _Users(dict[str, UserConfig]):
+    """A realm's users, its seeded fake users added the first time they may be needed: any read
+    of a name that is not already there, and every other use of the map. Until then faker (slow
+    to import) is not loaded, so a server answers its first token without it. Once filled, the
+    map holds what an eager one would, in the same order: the fixed users, then the fake ones."""
+
+    __slots__ = ("_pending",)
+
+    def __init__(self, fixed: Iterable[UserConfig], fakes: Callable[[], Iterable[UserConfig]] | None) -> None:
+        super().__init__((u.username, u) for u in fixed)
+        self._pending = fakes
+
+    def _fill(self) -> None:
+        if self._pending is None:
+            return
+        with _FILL_LOCK:
+            fakes = self._pending
+            if fakes is None:
+                return
+            for user in fakes():
+                if not dict.__contains__(self, user.username):
+                    dict.__setitem__(self, user.username, user)
+            self._pending = None
+
+    def __getitem__(self, username: str) -> UserConfig:
+        if self._pending is not None and not dict.__contains__(self, username):
+            self._fill()
+        return dict.__getitem__(self, username)
+
+    def get(self, username: str, default: Any = None) -> Any:
+        if self._pending is not None and not dict.__contains__(self, username):
+            self._fill()
+        return dict.get(self, username, default)
+
+    def __contains__(self, username: object) -> bool:
+        if self._pending is not None and not dict.__contains__(self, username):
+            self._fill()
+        return dict.__contains__(self, username)
+
+
+def _filling(name: str) -> Callable[..., Any]:
+    method = getattr(dict, name)
+
+    def filled(self: _Users, *args: Any, **kwargs: Any) -> Any:
+        self._fill()
+        return method(self, *args, **kwargs)
+
+    filled.__name__ = name
+    return filled
+
+
+for _name in (
+    "__iter__",
+    "__len__",
+    "__reversed__",
+    "__repr__",
+    "__eq__",
+    "__ne__",
+    "__or__",
+    "__ror__",
+    "__ior__",
+    "__reduce_ex__",
+    "__setitem__",
+    "__delitem__",
+    "keys",
+    "values",
+    "items",
+    "pop",
+    "popitem",
+    "setdefault",
+    "update",
+    "clear",
+    "copy",
+):
+    setattr(_Users, _name, _filling(_name))
+
+
 class Realm:
     """A realm's live settings and registries."""
 
     __slots__ = ("clients", "config", "name", "services", "users")
 
-    def __init__(self, config: RealmConfig, users: Iterable[UserConfig]) -> None:
+    def __init__(
+        self,
+        config: RealmConfig,
+        users: Iterable[UserConfig],
+        fakes: Callable[[], Iterable[UserConfig]] | None = None,
+    ) -> None:
         self.name = config.name
         self.config = config
         self.clients: dict[str, ClientConfig] = {c.client_id: c for c in config.clients}
-        self.users: dict[str, UserConfig] = {u.username: u for u in users}
+        self.users: dict[str, UserConfig] = _Users(users, fakes)
         self.services: dict[str, ServiceConfig] = {s.name: s for s in config.services}
 
 
@@ -271,10 +548,11 @@ class State:
         if self.config.store is not None:
             self._open_store()
         self.random = self._token_source(self.seed)
-        self._initial: tuple[tuple[RealmConfig, tuple[UserConfig, ...]], ...] = ()
+        self._initial: tuple[
+            tuple[RealmConfig, tuple[UserConfig, ...], Callable[[], Iterable[UserConfig]] | None], ...
+        ] = ()
         self.realms: dict[str, Realm] = {}
-        self.tokens: MutableMapping[str, Token] = TokenStore()
-        self._expiry: list[tuple[float, str]] = []
+        self.tokens: TokenStore | SharedTokens = TokenStore()
         self.journal: Any = deque()
         self._journal_sizes: deque[int] = deque()
         self._journal_bytes = 0
@@ -310,13 +588,14 @@ class State:
             seen.add(name)
             realm = dataclasses.replace(realm, name=name)
             count = self.config.users if realm.fake_users is None else realm.fake_users
-            fixed = {u.username for u in realm.users}
-            fake = tuple(
-                u
-                for u in make_users(count, seed=self.seed, realm=name, locale=self.config.locale)
-                if u.username not in fixed
-            )
-            built.append((realm, realm.users + fake))
+            fakes = None
+            if count > 0:
+                fakes = functools.partial(
+                    make_users, count, seed=self.seed, realm=name, locale=self.config.locale
+                )
+                if self.config.locale != DEFAULT_LOCALE:
+                    fakes()  # made now, so that a locale faker lacks fails here (then cached)
+            built.append((realm, realm.users, fakes))
         self._initial = tuple(built)
 
     def reset(self) -> None:
@@ -329,8 +608,7 @@ class State:
                 self._publish_all()
 
     def _reset_local(self) -> None:
-        self.realms = {cfg.name: Realm(cfg, users) for cfg, users in self._initial}
-        self._expiry = []
+        self.realms = {cfg.name: Realm(cfg, users, fakes) for cfg, users, fakes in self._initial}
         self._order = deque()
         self._dirty = False
         if self.store is not None:
@@ -493,9 +771,17 @@ class State:
             )
             self.tokens[token.id] = token
             return token
+        tokens = self.tokens
+        assert isinstance(tokens, TokenStore)  # without a store
         with self.lock:
+            token_id = random.token()
+            grant = None
+            if not auth_grant_id:
+                grant = random.random_bytes(20)
+                auth_grant_id = _grant_str(grant)
+            audit = _uuid4(random.random_bytes(16))
             token = Token(
-                id=random.token(),
+                id=token_id,
                 kind=kind,
                 realm=realm,
                 client_id=client_id,
@@ -504,13 +790,11 @@ class State:
                 grant_type=grant_type,
                 issued_at=now,
                 expires_at=None if lifetime < 0 else now + lifetime,
-                auth_grant_id=auth_grant_id or random.token(),
-                audit_id=random.uuid(),
+                auth_grant_id=auth_grant_id,
+                audit_id=_uuid_str(audit),
             )
-            self.tokens[token.id] = token
-            if token.expires_at is not None:
-                heapq.heappush(self._expiry, (token.expires_at, token.id))
-            self._purge(now)
+            tokens.add(token, grant, audit)
+            tokens.purge(now)
             cap = self.config.max_tokens
             if cap is not None:
                 self._order.append(token.id)
@@ -521,14 +805,15 @@ class State:
 
     def _compact(self) -> None:
         """Drop the ids of revoked, expired and evicted tokens from the issue order and the expiry
-        heap once they outnumber the live ones: all at once, so issuing stays O(1) on average and
+        queues once they outnumber the live ones: all at once, so issuing stays O(1) on average and
         the cap bounds the memory of both."""
-        room = 2 * len(self.tokens) + 1024
+        tokens = self.tokens
+        assert isinstance(tokens, TokenStore)  # without a store
+        room = 2 * len(tokens) + 1024
         if len(self._order) > room:
-            self._order = deque(i for i in self._order if i in self.tokens)
-        if len(self._expiry) > room:
-            self._expiry = [entry for entry in self._expiry if entry[1] in self.tokens]
-            heapq.heapify(self._expiry)
+            self._order = deque(i for i in self._order if i in tokens)
+        if tokens.queued() > room:
+            tokens.compact()
 
     def _evict(self, cap: int) -> None:
         """Drop the oldest live tokens until ``cap`` are left (they then answer as unknown)."""
@@ -537,17 +822,6 @@ class State:
             token_id = order.popleft()
             if token_id in tokens:
                 del tokens[token_id]
-
-    def _purge(self, now: float) -> None:
-        # Each issue pops at most a few expired entries, so memory stays flat without a sweeper thread.
-        heap = self._expiry
-        for _ in range(4):
-            if not heap or heap[0][0] > now:
-                return
-            _, token_id = heapq.heappop(heap)
-            token = self.tokens.get(token_id)
-            if token is not None and token.expired(now):
-                del self.tokens[token_id]
 
     def find(self, token_id: str, now: float | None = None) -> Token | None:
         """The live token with that id, or ``None`` (unknown, revoked or expired)."""
@@ -566,10 +840,11 @@ class State:
         """Revoke every token of one grant (what revoking a refresh token does in AM)."""
         if isinstance(self.tokens, SharedTokens):
             return self.tokens.revoke_grant(auth_grant_id)
+        tokens = self.tokens
         with self.lock:
-            doomed = [t.id for t in self.tokens.values() if t.auth_grant_id == auth_grant_id]
+            doomed = tokens.of_grant(auth_grant_id)
             for token_id in doomed:
-                del self.tokens[token_id]
+                del tokens[token_id]
         return len(doomed)
 
     def record(self, call: Call) -> None:
@@ -678,7 +953,8 @@ class State:
         return {int(k): int(v) for k, v in raw.items()}
 
     def _registry(self) -> bytes:
-        realms = {n: (r.config, r.clients, r.users, r.services) for n, r in self.realms.items()}
+        # Plain dicts: the fake users are filled in (a store shares them as users like any other).
+        realms = {n: (r.config, r.clients, dict(r.users.items()), r.services) for n, r in self.realms.items()}
         return dumps((realms, self.lockout.records()))
 
     def _load_registry(self, data: bytes) -> None:

@@ -373,7 +373,7 @@ def test_the_token_cap_costs_nothing_per_issue_for_revoked_tokens():
             lifetime=60,
         )
     assert len(state.tokens) == 10
-    assert len(state._expiry) <= 2 * 10 + 1024
+    assert state.tokens.queued() <= 2 * 10 + 1024
 
 
 # -- the fault queue: capped, and matched without a scan ---------------------------------------------
