@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import pickle
 import secrets
 import threading
@@ -276,10 +275,12 @@ class SharedLock:
 
     # threading.RLock's names, for code that calls them directly
     def acquire(self) -> bool:
+        """Take the lock (as ``with``); :class:`StoreUnavailable` if the store's lock stays taken."""
         self.__enter__()
         return True
 
     def release(self) -> None:
+        """Let the lock go (as leaving ``with``)."""
         self.__exit__(None, None, None)
 
 
@@ -392,8 +393,3 @@ class RedisMapping(MutableMapping[str, _T]):
 def json_dumps(value: Any) -> bytes:
     """Compact JSON bytes."""
     return json.dumps(value, separators=(",", ":")).encode()
-
-
-def xdist_worker() -> str:
-    """The pytest-xdist worker this process is (``gw0`` …), or ``main``."""
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")

@@ -230,6 +230,23 @@ def test_refresh_token_is_spent_once_when_two_processes_race(pair):
         assert sorted(results) == [200, 400]
 
 
+def test_revoking_a_refresh_token_at_one_process_revokes_its_grant_at_the_other(pair):
+    a, b, ca, cb = pair
+    a.add_client(
+        ClientConfig(
+            client_id="app", secret="s3cret", scopes=("write",), grant_types=("password", "refresh_token")
+        )
+    )
+    app = {"client_id": "app", "client_secret": "s3cret"}
+    issued = ca.post("/openam/oauth2/access_token", data={**DOCS_FORM, **app}).json
+    other = ca.post("/openam/oauth2/access_token", data={**DOCS_FORM, **app}).json
+    revoked = cb.post("/openam/oauth2/token/revoke", data={"token": issued["refresh_token"], **app})
+    assert revoked.status_code == 200
+    assert a.find(issued["access_token"]) is None
+    assert a.find(issued["refresh_token"]) is None
+    assert b.find(other["access_token"]) is not None  # another grant stays
+
+
 def test_a_one_shot_fault_fires_once_across_processes(pair):
     a, b, ca, cb = pair
     a.faults.add(Fault(endpoint="access_token", status=503))
