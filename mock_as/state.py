@@ -753,9 +753,10 @@ class State:
             now = self.clock.now()
         random = self.random
         if self.store is not None:
-            # Three numbers of the shared sequence in one round trip, the token in another; Redis's
-            # expiry purges it, and max_tokens is Redis's own maxmemory policy's business.
-            first = random.reserve(3)
+            # The numbers of the shared sequence the in-memory state would take (id, grant unless
+            # given, audit id) in one round trip, the token in another: the same tokens as without
+            # a store. Redis's expiry purges it; max_tokens is Redis's own maxmemory's business.
+            first = random.reserve(2 if auth_grant_id else 3)
             token = Token(
                 id=random.token(first),
                 kind=kind,
@@ -767,7 +768,7 @@ class State:
                 issued_at=now,
                 expires_at=None if lifetime < 0 else now + lifetime,
                 auth_grant_id=auth_grant_id or random.token(first + 1),
-                audit_id=random.uuid(first + 2),
+                audit_id=random.uuid(first + (1 if auth_grant_id else 2)),
             )
             self.tokens[token.id] = token
             return token

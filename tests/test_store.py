@@ -297,6 +297,28 @@ def test_same_seed_same_token_sequence_across_processes(pair):
     ] == order
 
 
+def test_a_store_changes_no_token_a_client_sees(redis_server):
+    """The same seed and requests give the same strings with or without a store (refresh included)."""
+
+    def flow(state):
+        state.add_client(
+            ClientConfig(
+                client_id="app", secret="s3cret", scopes=("write",), grant_types=("password", "refresh_token")
+            )
+        )
+        client = create_app(state=state).test_client()
+        app = {"client_id": "app", "client_secret": "s3cret"}
+        first = client.post("/openam/oauth2/access_token", data={**DOCS_FORM, **app}).json
+        refresh = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"], **app}
+        second = client.post("/openam/oauth2/access_token", data=refresh).json
+        found = state.find(second["access_token"])
+        return first, second, found.auth_grant_id, found.audit_id
+
+    memory = flow(State(MockASConfig(seed=41)))
+    shared = flow(State(MockASConfig(seed=41, store=redis_server.url)))
+    assert shared == memory
+
+
 def test_the_seeded_start_is_written_once(redis_server):
     config = MockASConfig(seed=31, store=redis_server.url)
     first = State(config)
