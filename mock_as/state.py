@@ -14,6 +14,7 @@ import functools
 import itertools
 import json
 import math
+import re
 import secrets
 import struct
 import threading
@@ -51,6 +52,9 @@ JOURNAL_BYTES = 4 * 1024 * 1024
 JOURNAL_ENTRY_OVERHEAD = 256
 """What an entry costs beyond its text: the record itself, its fixed fields."""
 MORE = "…"
+NAMESPACE = re.compile(r"[A-Za-z0-9._-]{1,100}")
+"""What ``store_namespace`` may be: no ``:`` (the key separator) and no glob character, so one
+namespace's keys never match another's pattern."""
 #: faker's own default locale: always there, so its fake users can wait until they are needed.
 DEFAULT_LOCALE = "en_US"
 
@@ -916,6 +920,10 @@ class State:
         ):
             raise ConfigError(f"store_timeout: expected seconds above 0, at most 60, got {timeout!r}")
         run = config.store_namespace or "default"
+        if not isinstance(run, str) or not NAMESPACE.fullmatch(run):
+            raise ConfigError(
+                f"store_namespace: expected letters, digits, '.', '_' or '-' (at most 100), got {run!r}"
+            )
         seed = str(config.seed) if config.seed is not None else "any"
         store = RedisStore(config.store, f"mock-as:{run}:{seed}", float(timeout))
         self.store = store

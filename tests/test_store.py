@@ -373,11 +373,14 @@ def test_serve_with_an_unreachable_store_says_so_and_exits():
     assert "Traceback" not in run.stderr
 
 
-def test_a_bad_store_url_fails_at_start():
+def test_a_bad_store_url_or_namespace_fails_at_start(redis_server):
     from mock_as.errors import ConfigError
 
     with pytest.raises(ConfigError, match="store: expected redis://"):
         State(MockASConfig(store="http://localhost:6379"))
+    for bad in ("a:b", "run*", "x" * 101):
+        with pytest.raises(ConfigError, match="store_namespace"):
+            State(MockASConfig(store=redis_server.url, store_namespace=bad))
 
 
 def test_the_plugin_keeps_each_xdist_worker_apart_and_cleans_up(pytester, redis_server, monkeypatch):
