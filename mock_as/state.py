@@ -18,7 +18,6 @@ import re
 import secrets
 import struct
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
@@ -332,7 +331,7 @@ class SharedTokens(RedisMapping[Token]):
             pipe.sadd(self.store.key("grantp", value.auth_grant_id), record_id)
         else:
             grant = self.store.key("grant", value.auth_grant_id)
-            at = int((value.expires_at - self._now() + time.time()) * 1000) + 1000
+            at = self.wall_ms(value.expires_at)
             pipe.sadd(grant, record_id)
             pipe.pexpireat(grant, at, nx=True)
             pipe.pexpireat(grant, at, gt=True)

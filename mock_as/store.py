@@ -325,12 +325,17 @@ class RedisMapping(MutableMapping[str, _T]):
 
     def write(self, pipe: Any, record_id: str, value: _T) -> None:
         """Queue the write of ``value`` on ``pipe`` (with its expiry)."""
-        key = self._key(record_id)
-        pipe.set(key, self._encode(value))
         at = self._expires_at(value)
-        if at is not None:
-            # Redis's own clock decides the purge; the mock's shifted clock still decides validity.
-            pipe.pexpireat(key, int((at - self._now() + time.time()) * 1000) + 1000)
+        if at is None:
+            pipe.set(self._key(record_id), self._encode(value))
+        else:
+            # Redis's own clock purges it a second after it expires on the mock's (shifted) clock,
+            # which alone decides whether it is valid.
+            pipe.set(self._key(record_id), self._encode(value), pxat=self.wall_ms(at))
+
+    def wall_ms(self, at: float) -> int:
+        """The instant ``at`` on the mock's clock as Redis's wall-clock milliseconds, plus one second."""
+        return int((at - self._now() + time.time()) * 1000) + 1000
 
     def __setitem__(self, record_id: str, value: _T) -> None:
         def run() -> None:

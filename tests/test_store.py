@@ -346,6 +346,8 @@ def test_namespaces_keep_seeds_and_runs_apart(redis_server):
     )  # fmt: skip
     assert two.find(issued.id) is None
     assert other_run.find(issued.id) is None
+    # Redis purges it by itself: one second after it expires
+    assert 60_000 < one.store.redis.pttl(one.store.key("tok", issued.id)) <= 61_000
 
 
 def test_plugin_gives_each_run_and_xdist_worker_its_own_namespace():
