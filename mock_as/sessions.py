@@ -32,13 +32,16 @@ def _field(name: str, value: str) -> bytes:
     return len(name).to_bytes(2, "big") + name.encode("ascii") + len(data).to_bytes(2, "big") + data
 
 
-def sso_token(random: TokenSource) -> str:
+def sso_token(random: TokenSource, counter: int | None = None) -> str:
     """An SSO token id in AM 7's shape (reference F1.42): a c66-encoded random part, then
     ``.*<c66 of the session's extension fields SI, SK, S1>*``, e.g.
-    ``AQIC5w….*AAJTSQACMDEAAlNLABQ…*``. Reproducible from the seed like every other token."""
-    key = str(int.from_bytes(random.random_bytes(8), "big") % 10**19).rjust(19, "0")
+    ``AQIC5w….*AAJTSQACMDEAAlNLABQ…*``. Reproducible from the seed like every other token: the next
+    two numbers of the sequence, or ``counter`` and the one after it (from ``random.reserve``)."""
+    if counter is None:
+        counter = random.reserve(2)
+    key = str(int.from_bytes(random.bytes_at(counter, 8), "big") % 10**19).rjust(19, "0")
     extension = _field("SI", "01") + _field("SK", "-" + key) + _field("S1", "")
-    return "AQIC5w" + _c66(random.random_bytes(32)) + "*" + _c66(extension) + "*"
+    return "AQIC5w" + _c66(random.bytes_at(counter + 1, 32)) + "*" + _c66(extension) + "*"
 
 
 @dataclass(slots=True)
@@ -101,9 +104,10 @@ class Sessions:
         """Start a session for ``username`` in ``realm``, authenticated by ``service``."""
         random = self._state.random
         config = realm.config
+        first = random.reserve(4)  # one round trip to a shared store for the four below
         session = Session(
-            token_id=sso_token(random),
-            handle="shandle:" + random.token(),
+            token_id=sso_token(random, first),
+            handle="shandle:" + random.token(first + 2),
             realm=realm.name,
             username=username,
             service=service,
@@ -111,7 +115,7 @@ class Sessions:
             last_access=now,
             max_idle=config.session_max_idle_minutes * 60.0,
             max_time=config.session_max_minutes * 60.0,
-            properties={"AMCtxId": random.uuid()},
+            properties={"AMCtxId": random.uuid(first + 3)},
         )
         with self._lock:
             self._by_token[session.token_id] = session
