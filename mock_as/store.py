@@ -318,6 +318,7 @@ class RedisMapping(MutableMapping[str, _T]):
         return found
 
     def get(self, record_id: str, default: Any = None) -> Any:
+        """The record with that id, or ``default`` (one ``GET``)."""
         if not isinstance(record_id, str) or not record_id:
             return default
         data = self.store.call(lambda: self.store.redis.get(self._key(record_id)))
@@ -380,6 +381,7 @@ class RedisMapping(MutableMapping[str, _T]):
         return [self._decode(d) for d in found if d is not None]
 
     def items(self) -> list[tuple[str, _T]]:  # type: ignore[override]
+        """Every ``(id, record)``, read in one round trip after the scan."""
         keys = self._keys()
         if not keys:
             return []
@@ -390,6 +392,7 @@ class RedisMapping(MutableMapping[str, _T]):
         ]
 
     def clear(self) -> None:
+        """Delete every record of this prefix."""
         keys = self._keys()
         if keys:
             self.store.call(lambda: self.store.redis.delete(*keys))
