@@ -410,3 +410,14 @@ def test_the_plugin_keeps_each_xdist_worker_apart_and_cleans_up(pytester, redis_
         assert [k for k in client.keys("mock-as:pytest-*") if not k.endswith(b":lock")] == []
     finally:
         client.close()
+
+
+def test_without_a_store_the_redis_client_is_never_imported():
+    code = (
+        "import sys; from mock_as.state import State; s = State(); "
+        "print(s.store is None, 'redis' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.split() == ["True", "False"]
