@@ -33,13 +33,15 @@ CONTROL_JSON = {"Content-Type": "application/json"}
 
 
 @contextmanager
-def serve(*args: str) -> Iterator[str]:
-    """``mock-as serve`` on a free port with ``args``; yields its base URL."""
+def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """``mock-as serve`` on a free port with ``args`` (and ``env`` added to the environment);
+    yields its base URL."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "mock_as", "serve", "--port", "0", "-q", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, **(env or {})},
     )
     try:
         assert proc.stdout is not None
@@ -72,8 +74,10 @@ def introspect(base: str, access_token: str) -> dict[str, object]:
 
 
 def test_two_serve_processes_on_one_redis_are_one_am(redis_server):
-    store = ("--store", redis_server.url, "--seed", "11")
-    with serve(*store) as a, serve(*store) as b:
+    with (
+        serve("--store", redis_server.url, "--seed", "11") as a,
+        serve("--seed", "11", env={"MOCK_AS_STORE": redis_server.url}) as b,  # the same, from the environment
+    ):
         issued = token(a).json()["access_token"]
         assert introspect(b, issued)["active"] is True
         info = requests.get(f"{b}/oauth2/tokeninfo", params={"access_token": issued}, timeout=10)
