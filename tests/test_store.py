@@ -425,3 +425,40 @@ def test_without_a_store_the_redis_client_is_never_imported():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.split() == ["True", "False"]
+
+
+def _post_socket(url: str, form: dict[str, str]) -> tuple[int, dict[str, object]]:
+    """POST over a real socket with the standard library (requests and httpx may be patched)."""
+    import json
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    data = urllib.parse.urlencode(form).encode()
+    try:
+        with urllib.request.urlopen(url, data=data, timeout=10) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+@pytest.mark.parametrize("transport", ["requests", "httpx"])
+def test_in_process_and_live_mocks_share_one_store(redis_server, transport):
+    """A suite's in-process mock and a live one on the same store are one AM, on both transports."""
+    from mock_as.patching import patch_httpx, patch_requests
+    from mock_as.server import MockASServer
+
+    config = MockASConfig(seed=51, store=redis_server.url)
+    patch = patch_requests if transport == "requests" else patch_httpx
+    with MockASServer(config) as live, patch(config) as patched:
+        if transport == "requests":
+            issued = requests.post(patched.token_url, data=DOCS_FORM, timeout=10).json()["access_token"]
+        else:
+            import httpx
+
+            issued = httpx.post(patched.token_url, data=DOCS_FORM).json()["access_token"]
+        status, body = _post_socket(f"{live.base_url}/oauth2/introspect", {"token": issued, **CLIENT})
+        assert status == 200
+        assert body["active"] is True
+        assert _post_socket(f"{live.base_url}/oauth2/token/revoke", {"token": issued, **CLIENT})[0] == 200
+        assert patched.token(issued) is None
