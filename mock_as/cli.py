@@ -175,6 +175,10 @@ def serve(
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)  # before "ready" is printed: a caller may stop us at once
+    if reuse_port:
+        from .workers import stop_with_parent
+
+        stop_with_parent()  # one of --workers: never outlive the process that started it
     base = listening_url(server, config.context_path)
     try:
         click.echo(base if quiet else banner(state, base))

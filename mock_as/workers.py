@@ -9,9 +9,11 @@ they listen, and stops them all on Ctrl-C or SIGTERM (or when one of them dies).
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -23,6 +25,19 @@ from .state import State
 
 STARTUP_TIMEOUT = 30.0
 """Seconds a worker has to print its URL (it imports the package and joins the store first)."""
+
+
+def stop_with_parent(interval: float = 0.5) -> None:
+    """In a worker: SIGTERM this process once the process that started it is gone (killed with
+    SIGKILL, it could not stop its workers itself)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="mock-as-parent-watch", daemon=True).start()
 
 
 def worker_argv(params: Mapping[str, Any], port: int) -> list[str]:

@@ -462,3 +462,29 @@ def test_in_process_and_live_mocks_share_one_store(redis_server, transport):
         assert body["active"] is True
         assert _post_socket(f"{live.base_url}/oauth2/token/revoke", {"token": issued, **CLIENT})[0] == 200
         assert patched.token(issued) is None
+
+
+def test_workers_stop_when_their_parent_is_killed(redis_server):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mock_as", "serve", "--port", "0", "-q", "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "MOCK_AS_STORE": redis_server.url},
+    )
+    try:
+        assert proc.stdout is not None
+        base = proc.stdout.readline().strip()
+        assert token(base).status_code == 200
+    finally:
+        proc.kill()  # SIGKILL: the parent cannot stop its workers itself
+        proc.wait(10)
+        proc.communicate()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            token(base)
+        except requests.ConnectionError:
+            return  # nobody listens any more
+        time.sleep(0.1)  # waiting for other processes to exit, not for the mock's time
+    pytest.fail("a worker outlived its parent")
