@@ -167,7 +167,8 @@ def serve(
     from .server import exposure_warning, listening_url, make_wsgi_server
 
     try:
-        server = make_wsgi_server(state, config.host, config.port, threads=threads, reuse_port=reuse_port)
+        shared_port: dict[str, Any] = {"reuse_port": True} if reuse_port else {}  # one of --workers
+        server = make_wsgi_server(state, config.host, config.port, threads=threads, **shared_port)
     except OSError as e:
         raise click.ClickException(f"cannot listen on {config.host}:{config.port}: {e.strerror}") from e
 
