@@ -488,3 +488,19 @@ def test_workers_stop_when_their_parent_is_killed(redis_server):
             return  # nobody listens any more
         time.sleep(0.1)  # waiting for other processes to exit, not for the mock's time
     pytest.fail("a worker outlived its parent")
+
+
+def test_the_shared_journal_is_capped_and_numbered(pair, monkeypatch):
+    import mock_as.state
+    from mock_as.state import Call
+
+    a, b, _ca, _cb = pair
+    monkeypatch.setattr(mock_as.state, "JOURNAL_LIMIT", 5)
+    for n in range(8):
+        a.record(Call("POST", f"/oauth2/{n}", None, None, {}, 200, None, float(n)))
+    start, calls = b.journal_since(0)
+    assert start == 3  # the three oldest made room
+    assert [c.path for c in calls] == [f"/oauth2/{n}" for n in range(3, 8)]
+    assert b.journal_since(6)[0] == 6
+    assert [c.path for c in b.journal_since(6)[1]] == ["/oauth2/6", "/oauth2/7"]
+    assert len(b.journal) == 5
