@@ -469,6 +469,8 @@ class Faults:
 
     def get(self, fault_id: int) -> Fault | None:
         """The fault with that id, or ``None``."""
+        if self._counts is not None:
+            self.all()  # its firings in every process sharing the store
         return self._faults.get(fault_id)
 
     def _candidates(self, endpoint: str | None) -> Iterator[Fault]:

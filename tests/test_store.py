@@ -258,6 +258,10 @@ def test_a_one_shot_fault_fires_once_across_processes(pair):
     assert statuses == [503, 200, 200, 200]
     assert [f.fired for f in a.faults.all()] == [1]
     assert [f.fired for f in b.faults.all()] == [1]
+    fault = b.faults.get(a.faults.all()[0].id)
+    assert fault is not None
+    assert fault.fired == 1
+    assert fault.remaining == 0
 
 
 def test_clock_sessions_and_journal_are_shared(pair):
