@@ -1034,16 +1034,23 @@ class State:
         store = self.store
         assert store is not None
         meta = store.meta()
+        seen = self._seen
+        if not locked and (
+            not meta.get("gen")
+            or meta["gen"] != seen.get("gen")
+            or meta.get("rv") != seen.get("rv")
+            or meta.get("fv") != seen.get("fv")
+        ):
+            # Something to reload: under the lock, so that no holder of it in this process is
+            # between reading the registry and writing it back (its change would be lost).
+            with self.lock:
+                return  # taking it pulled
         if not meta.get("gen"):
             # A new namespace, or Redis lost its data (restarted without persistence): the seeded
             # start is written again, once, by whoever takes the lock first.
-            if not locked:
-                with self.lock:
-                    return
             self._reset_local()
             self._publish_all()
             return
-        seen = self._seen
         if meta["gen"] != seen.get("gen"):
             self._adopt(meta)
             seen = self._seen

@@ -508,3 +508,24 @@ def test_the_shared_journal_is_capped_and_numbered(pair, monkeypatch):
     assert b.journal_since(6)[0] == 6
     assert [c.path for c in b.journal_since(6)[1]] == ["/oauth2/6", "/oauth2/7"]
     assert len(b.journal) == 5
+
+
+def test_concurrent_failures_in_two_processes_are_all_counted(pair):
+    """Threads of two processes failing at once: no failure is lost (a reload never lands in the
+    middle of another thread's change)."""
+    a, b, _ca, _cb = pair
+    a.update_realm("/", lockout=LockoutConfig(enabled=True, failure_count=1000, interval_minutes=60))
+    wrong = {**DOCS_FORM, "password": "wrong"}
+
+    def fail(state):
+        client = create_app(state=state).test_client()
+        for _ in range(10):
+            assert client.post("/openam/oauth2/access_token", data=wrong).status_code == 400
+
+    threads = [threading.Thread(target=fail, args=(s,)) for s in (a, b) * 4]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert a.lockout.state_of("/", "demo").failures == 80
+    assert b.lockout.state_of("/", "demo").failures == 80
