@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from .store import RedisMapping
+
 if TYPE_CHECKING:
     from .seeding import TokenSource
     from .state import Realm, State
@@ -135,7 +137,9 @@ class Sessions:
                 return None
             if touch:
                 session.last_access = now
-                self._by_token[token_id] = session  # a shared store keeps a copy
+                records = self._by_token
+                if isinstance(records, RedisMapping) and not records.keep(token_id, session):
+                    return None  # ended meanwhile by another process
             return session
 
     def end(self, token_id: str) -> Session | None:

@@ -346,6 +346,15 @@ class RedisMapping(MutableMapping[str, _T]):
 
         self.store.call(run)
 
+    def keep(self, record_id: str, value: _T) -> bool:
+        """Write ``value`` only if the record is still there (``SET XX``): a change to a record
+        another process deleted meanwhile does not bring it back. Whether it was there."""
+        at = self._expires_at(value)
+        key, data = self._key(record_id), self._encode(value)
+        if at is None:
+            return bool(self.store.call(lambda: self.store.redis.set(key, data, xx=True)))
+        return bool(self.store.call(lambda: self.store.redis.set(key, data, xx=True, pxat=self.wall_ms(at))))
+
     def __delitem__(self, record_id: str) -> None:
         if self.pop(record_id, None) is None:
             raise KeyError(record_id)

@@ -3,6 +3,7 @@ behave as one AM, and a store that goes away gives AM's 503 answers, then servic
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -276,6 +277,11 @@ def test_clock_sessions_and_journal_are_shared(pair):
     assert b.find(issued.id) is None  # expired on the shared clock
     session = a.sessions.create(a.realm("/"), "demo", "ldapService", a.clock.now())
     assert b.sessions.get(session.token_id, b.clock.now()).username == "demo"
+    assert b.sessions.end(session.token_id) is not None  # a logout at the other process
+    assert a.sessions.get(session.token_id, a.clock.now(), touch=True) is None
+    stale = dataclasses.replace(session, last_access=a.clock.now())
+    assert a.sessions._by_token.keep(session.token_id, stale) is False  # a late touch brings nothing back
+    assert b.sessions.get(session.token_id, b.clock.now()) is None
     cb.post("/openam/oauth2/access_token", data=DOCS_FORM)
     ca.post("/openam/oauth2/access_token", data={**DOCS_FORM, "password": "x"})
     assert [(c.status, c.username) for c in b.journal] == [(200, "demo"), (400, "demo")]
