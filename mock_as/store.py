@@ -70,29 +70,22 @@ def check_store_url(url: str) -> str:
 
 # -- what goes into the store ------------------------------------------------------------------
 
-_ALLOWED = {
-    ("mock_as.config", None),
-    ("mock_as.lockout", None),
-    ("mock_as.faults", None),
-    ("mock_as.sessions", None),
-    ("mock_as.state", "Call"),
-    ("builtins", "frozenset"),
-    ("builtins", "set"),
-    ("builtins", "bytes"),
-    ("collections", "OrderedDict"),
-    ("copyreg", "_reconstructor"),
-    ("builtins", "object"),
-}
+_MODULES = frozenset({"mock_as.config", "mock_as.lockout", "mock_as.faults", "mock_as.sessions"})
+_BUILTINS = frozenset(
+    {("builtins", "frozenset"), ("builtins", "set"), ("builtins", "bytes"), ("mock_as.state", "Call")}
+)
 
 
 class _Unpickler(pickle.Unpickler):
-    """Unpickles only the mock's own configuration and record classes: a value planted in Redis
-    by someone else cannot name any other callable."""
+    """Unpickles only the classes the mock defines for its records (no function, no module, no
+    dotted name) and a few built-in containers: a value planted in Redis cannot name any other code."""
 
     def find_class(self, module: str, name: str) -> Any:
-        if (module, None) in _ALLOWED or (module, name) in _ALLOWED:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"{module}.{name} is not a mock-as type")
+        if (module, name) in _BUILTINS or (module in _MODULES and "." not in name):
+            found = super().find_class(module, name)
+            if isinstance(found, type) and found.__module__ in (module, "builtins"):
+                return found
+        raise pickle.UnpicklingError(f"{module}.{name} is not a mock-as record type")
 
 
 def dumps(value: Any) -> bytes:

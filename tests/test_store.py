@@ -535,3 +535,20 @@ def test_concurrent_failures_in_two_processes_are_all_counted(pair):
         t.join(60)
     assert a.lockout.state_of("/", "demo").failures == 80
     assert b.lockout.state_of("/", "demo").failures == 80
+
+
+def test_the_store_unpickles_only_the_mocks_record_types():
+    import pickle
+
+    from mock_as import faults
+    from mock_as.store import dumps, loads
+
+    class Planted:
+        def __reduce__(self):
+            return (os.system, ("true",))
+
+    for payload in (pickle.dumps(Planted()), pickle.dumps(faults.default_error), pickle.dumps(os.getcwd)):
+        with pytest.raises(pickle.UnpicklingError, match="not a mock-as record type"):
+            loads(payload)
+    user = UserConfig(username="erin", password="pw")
+    assert loads(dumps(user)) == user
