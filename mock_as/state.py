@@ -21,7 +21,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from .clock import Clock
 from .config import ClientConfig, MockASConfig, RealmConfig, ServiceConfig, UserConfig
@@ -56,6 +56,9 @@ NAMESPACE = re.compile(r"[A-Za-z0-9._-]{1,100}")
 namespace's keys never match another's pattern."""
 #: faker's own default locale: always there, so its fake users can wait until they are needed.
 DEFAULT_LOCALE = "en_US"
+
+
+_R = TypeVar("_R")
 
 
 class Token(NamedTuple):
@@ -895,17 +898,20 @@ class State:
     def _token_source(self, seed: int) -> TokenSource:
         return TokenSource(seed) if self.store is None else TokenSource(seed, self.store.counter)
 
-    def _session_storage(self) -> MutableMapping[str, Session]:
+    def records(
+        self, prefix: str, expires_at: Callable[[_R], float | None] = lambda _: None
+    ) -> MutableMapping[str, _R]:
+        """Where a feature keeps its records by id (sessions; authorization codes and the like):
+        a dict without a store; with one, a mapping on Redis, shared by every process (keys
+        ``<namespace>:<prefix>:<id>``, purged by Redis at ``expires_at``, on the mock's clock; ``pop``
+        is atomic, so a one-time record is taken once). Record classes must be ones the store's
+        unpickler allows (:mod:`mock_as.store`)."""
         if self.store is None:
             return {}
-        return RedisMapping(
-            self.store,
-            "sess",
-            dumps,
-            loads,
-            expires_at=lambda s: min(s.idle_expires_at, s.expires_at),
-            now=self.clock.now,
-        )
+        return RedisMapping(self.store, prefix, dumps, loads, expires_at=expires_at, now=self.clock.now)
+
+    def _session_storage(self) -> MutableMapping[str, Session]:
+        return self.records("sess", lambda s: min(s.idle_expires_at, s.expires_at))
 
     def _open_store(self) -> None:
         config = self.config
