@@ -2,6 +2,12 @@
 
 No Flask here. Every mutation holds ``State.lock``; :meth:`State.reset` rebuilds the seeded starting
 point from frozen configuration, which costs microseconds.
+
+With ``config.store`` (``redis://…``) the same state is shared by every process that names the store
+(:mod:`mock_as.store`): tokens, sessions and the journal live in Redis; the registries (realms, users,
+clients, lockout records) and the fault queue are kept here as a copy that :meth:`State.sync` brings up to
+date before each request and that the outermost holder of ``State.lock`` (then also the store's lock)
+writes back when it changed; the clock's offset is shared.
 """
 
 from __future__ import annotations
