@@ -162,7 +162,11 @@ def serve(
         from .workers import run_workers
 
         params = dict(click.get_current_context().params, seed=state.seed)
-        raise SystemExit(run_workers(state, params, workers, quiet=quiet, banner=banner))
+        try:
+            status = run_workers(state, params, workers, quiet=quiet, banner=banner)
+        except OSError as e:
+            raise click.ClickException(f"cannot listen on {config.host}:{config.port}: {e.strerror}") from e
+        raise SystemExit(status)
 
     from .server import exposure_warning, listening_url, make_wsgi_server
 

@@ -137,6 +137,36 @@ def test_workers_share_one_port_and_one_state(redis_server):
         assert all(introspect(base, t)["active"] is True for t in issued)
 
 
+def test_workers_on_a_taken_port_say_so(redis_server):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mock_as",
+                "serve",
+                "--workers",
+                "2",
+                "-p",
+                port,
+                "--store",
+                redis_server.url,
+            ],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert run.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
 def test_workers_without_a_store_refuse_to_start():
     run = subprocess.run(
         [sys.executable, "-m", "mock_as", "serve", "--workers", "2", "--port", "0"],
