@@ -49,6 +49,14 @@ SECTIONS: dict[str, tuple[str, list[str], str]] = {
             "round."
         ),
     ),
+    "store": (
+        "Store: several processes on Redis",
+        ["store.py"],
+        (
+            "`wrk` on loopback against `mock-as serve` in memory (one process) and with `--store` on a "
+            "local `redis-server` with 1, 2 and 4 workers; then the store's cost of one token request."
+        ),
+    ),
     "startup": (
         "Start-up, plugin and per-test cost",
         ["startup.py"],

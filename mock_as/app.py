@@ -20,7 +20,7 @@ from .configfile import make_config
 from .errors import ConfigError, reason_phrase
 from .paths import context_prefix, external_base
 from .router import handle, surface_of
-from .state import State
+from .state import State, StoreUnavailable
 
 EXTENSION = "mock_as"
 DROP = "drop"
@@ -67,6 +67,26 @@ def create_app(config: MockASConfig | None = None, *, state: State | None = None
         code = e.code or 500
         body = {"code": code, "reason": e.name, "message": e.name}
         return Response(json.dumps(body, separators=(",", ":")), code, content_type="application/json")
+
+    @app.before_request
+    def sync() -> Response | None:
+        # With a shared store: what other processes changed, before the control API reads.
+        try:
+            state.sync()
+        except StoreUnavailable as e:
+            return store_down(e)
+        return None
+
+    @app.errorhandler(StoreUnavailable)
+    def store_down(e: StoreUnavailable) -> Response:
+        # The control API's answer while the shared store does not answer.
+        body = {"error": "temporarily_unavailable", "error_description": "the state store did not answer"}
+        return Response(
+            json.dumps(body, separators=(",", ":")),
+            503,
+            {"Retry-After": "1", "Cache-Control": "no-store"},
+            content_type="application/json",
+        )
 
     @app.after_request
     def nosniff(response: Response) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -18,6 +19,7 @@ from .errors import ConfigError
 from .paths import control_url, realm_path
 from .server import exposure_warning, listening_url, make_wsgi_server
 from .state import State
+from .store import StoreUnavailable
 from .tls import TLSFront
 
 DEFAULTS = MockASConfig()
@@ -136,16 +138,67 @@ def main() -> None:
     default=None,
     help=f"Live tokens kept; the oldest go first.  [default: {DEFAULTS.max_tokens:,}; env: MOCK_AS_MAX_TOKENS]",
 )
+@click.option(
+    "--store",
+    default=None,
+    help="Keep the state in Redis (redis://host:port/db), shared by every process and host that names "
+    "it.  [env: MOCK_AS_STORE; MOCK_AS_STORE_NAMESPACE names its key namespace]",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    envvar="MOCK_AS_WORKERS",
+    help="Processes serving the one port (SO_REUSEPORT); more than 1 needs --store.  [env: MOCK_AS_WORKERS]",
+)
+@click.option("--reuse-port", is_flag=True, hidden=True, help="Bind with SO_REUSEPORT (one of --workers).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the base URL.")
-def serve(threads: int, quiet: bool, **options: Any) -> None:
+def serve(threads: int, quiet: bool, workers: int, reuse_port: bool, **options: Any) -> None:
     """Serve the mock until Ctrl-C or SIGTERM."""
     config = cli_config(options, os.environ)
+    if workers > 1 and config.store is None:
+        raise BadSetting(
+            f"--workers {workers} needs a shared store, or each process would keep its own tokens "
+            "and users: add --store redis://127.0.0.1:6379/0 (or MOCK_AS_STORE, or store = … in "
+            "the config file)"
+        )
+    if workers > 1 and config.seed is None:
+        import secrets
+
+        config = dataclasses.replace(config, seed=secrets.randbits(63))  # one seed for them all
     try:
         state = State(config)
     except ConfigError as e:
         raise BadSetting(str(e)) from e
+    except StoreUnavailable as e:
+        raise BadSetting(f"store {config.store}: {e}") from e
+
+    if workers > 1:
+        from .workers import run_workers
+
+        params = {
+            "host": config.host,
+            "port": config.port,
+            "seed": state.seed,
+            "threads": threads,
+            "store": config.store,
+            "context_path": config.context_path,
+            "users": config.users,
+            "config_file": options.get("config_file"),
+            "max_tokens": config.max_tokens,
+            "control_hosts": config.control_hosts,
+            "control_origins": config.control_origins,
+            "fault_documents": config.fault_documents,
+        }
+        try:
+            status = run_workers(state, params, workers, quiet=quiet, banner=banner)
+        except OSError as e:
+            raise BadSetting(f"cannot listen on {config.host} port {config.port}: {e.strerror}") from e
+        raise SystemExit(status)
+
     try:
-        server, base, ca_path, tls = listen(state, threads)
+        server, base, ca_path, tls = listen(state, threads, reuse_port=reuse_port)
     except ConfigError as e:
         raise BadSetting(str(e)) from e
     except (OSError, OverflowError, UnicodeError, ValueError) as e:
@@ -156,6 +209,10 @@ def serve(threads: int, quiet: bool, **options: Any) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)  # before "ready" is printed: a caller may stop us at once
+    if reuse_port:
+        from .workers import stop_with_parent
+
+        stop_with_parent()  # one of --workers: never outlive the process that started it
     try:
         click.echo(base if quiet else banner(state, base, ca_path))
         warning = exposure_warning(config.host)
@@ -182,12 +239,15 @@ def cli_config(options: dict[str, Any], environ: Mapping[str, str]) -> MockASCon
         raise BadSetting(str(e)) from e
 
 
-def listen(state: State, threads: int) -> tuple[Any, str, str | None, TLSFront | None]:
-    """Bind the server ``state.config`` asks for: waitress, behind a TLS front with ``tls``."""
+def listen(
+    state: State, threads: int, *, reuse_port: bool = False
+) -> tuple[Any, str, str | None, TLSFront | None]:
+    """Bind the server ``state.config`` asks for: waitress, behind a TLS front with ``tls``;
+    ``reuse_port`` shares the port with the other processes of ``--workers``."""
     config = state.config
     if not config.tls:
         try:
-            server = make_wsgi_server(state, config.host, config.port, threads=threads)
+            server = make_wsgi_server(state, config.host, config.port, threads=threads, reuse_port=reuse_port)
         except ValueError:  # waitress's word for a host it cannot resolve: say why
             socket.getaddrinfo(config.host, config.port, type=socket.SOCK_STREAM)
             raise

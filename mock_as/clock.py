@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 
 
 def _instant(value: float) -> float:
@@ -30,9 +31,11 @@ class Clock:
     1700000061.0
     """
 
-    __slots__ = ("_frozen_at", "_lock", "_offset")
+    __slots__ = ("_frozen_at", "_lock", "_offset", "on_change")
 
     def __init__(self, start: float | None = None) -> None:
+        self.on_change: Callable[[float, float | None], None] | None = None
+        """Called with ``(offset, frozen_at)`` after every move (a shared store publishes them)."""
         self._lock = threading.Lock()
         self._offset = 0.0
         self._frozen_at: float | None = None if start is None else _instant(start)
@@ -53,11 +56,13 @@ class Clock:
             else:
                 _instant(time.time() + self._offset + seconds)
                 self._offset += seconds
+        self._changed()
 
     def freeze(self, at: float | None = None) -> None:
         """Stop the clock at ``at`` (default: now) until :meth:`unfreeze`."""
         with self._lock:
             self._frozen_at = self.now() if at is None else _instant(at)
+        self._changed()
 
     def unfreeze(self) -> None:
         """Let the clock run again from where it stands."""
@@ -65,6 +70,7 @@ class Clock:
             if self._frozen_at is not None:
                 self._offset = self._frozen_at - time.time()
                 self._frozen_at = None
+        self._changed()
 
     @property
     def frozen(self) -> bool:
@@ -76,3 +82,19 @@ class Clock:
         with self._lock:
             self._offset = 0.0
             self._frozen_at = None if start is None else _instant(start)
+
+    def dump(self) -> tuple[float, float | None]:
+        """``(offset, frozen_at)``: what another process needs to read the same time."""
+        with self._lock:
+            return self._offset, self._frozen_at
+
+    def load(self, offset: float, frozen_at: float | None) -> None:
+        """Take another process's ``(offset, frozen_at)`` (without calling :attr:`on_change`)."""
+        with self._lock:
+            self._offset = offset
+            self._frozen_at = frozen_at
+
+    def _changed(self) -> None:
+        hook = self.on_change
+        if hook is not None:
+            hook(*self.dump())

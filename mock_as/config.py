@@ -509,6 +509,12 @@ class MockASConfig:
         XML, SVG, PDF); it is then sent with a ``Content-Security-Policy`` that blocks scripts.
     :param max_tokens: the most live tokens kept; beyond it the oldest go first (and then answer as
         unknown tokens). ``None``: no cap.
+    :param store: where the state lives: ``None`` in this process (the default, fastest), or
+        ``redis://host:port/db`` shared by every process and host that names the same database and
+        namespace (see the README's "Several processes").
+    :param store_namespace: the key prefix's run part in the store (``default``); the plugin sets one
+        per test run and pytest-xdist worker. The seed completes it (``mock-as:<run>:<seed>``).
+    :param store_timeout: seconds the mock waits for the store before it answers 503.
     """
 
     seed: int | None = field(default=None, metadata={"minimum": 0, "maximum": 2**63 - 1})
@@ -532,6 +538,9 @@ class MockASConfig:
     control_origins: tuple[str, ...] = ()
     fault_documents: bool = False
     max_tokens: int | None = DEFAULT_MAX_TOKENS
+    store: str | None = None
+    store_namespace: str | None = None
+    store_timeout: float = 1.0
 
     def __post_init__(self) -> None:
         check_fields(self)

@@ -58,6 +58,8 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "MOCK_AS_CONTROL_ORIGINS": ("control_origins", _words, "origins, space-separated"),
     "MOCK_AS_FAULT_DOCUMENTS": ("fault_documents", _flag, "true or false"),
     "MOCK_AS_MAX_TOKENS": ("max_tokens", int, "an integer"),
+    "MOCK_AS_STORE": ("store", str, "a redis:// URL"),
+    "MOCK_AS_STORE_NAMESPACE": ("store_namespace", str, "a name"),
 }
 """Each ``MOCK_AS_*`` variable, the setting it gives and what it must hold."""
 

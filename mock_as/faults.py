@@ -25,12 +25,14 @@ timeout, as it would on a socket.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import json
 import math
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -345,6 +347,10 @@ def _sent_basic(x: Exchange) -> bool:
         return False
 
 
+def _nothing() -> None:
+    pass
+
+
 # -- the queue ----------------------------------------------------------------------------------
 
 
@@ -366,6 +372,42 @@ class Faults:
         self._live: dict[str | None, tuple[Fault, ...]] = {}  # endpoint (None: any) -> live faults
         self._next_id = 1
         self._wake = threading.Event()
+        self._guard: AbstractContextManager[Any] = contextlib.nullcontext()
+        self._on_change: Callable[[], None] = _nothing
+        self._claim: Callable[[int], int] | None = None
+        self._counts: Callable[[], dict[int, int]] | None = None
+
+    def share(
+        self,
+        *,
+        guard: AbstractContextManager[Any],
+        on_change: Callable[[], None],
+        claim: Callable[[int], int],
+        counts: Callable[[], dict[int, int]],
+    ) -> None:
+        """Keep the queue in a store shared by several processes: changes happen under ``guard``
+        (the store's lock) and call ``on_change``; ``claim(id)`` counts one firing across all
+        processes and returns the count; ``counts()`` reads every count."""
+        self._guard = guard
+        self._on_change = on_change
+        self._claim = claim
+        self._counts = counts
+
+    def snapshot(self) -> tuple[list[Fault], int]:
+        """The queue and the next id, as a store keeps them."""
+        with self._lock:
+            return list(self._faults.values()), self._next_id
+
+    def restore(self, faults: list[Fault], next_id: int) -> None:
+        """Take the queue another process wrote."""
+        live: dict[str | None, tuple[Fault, ...]] = {}
+        for fault in faults:
+            if fault.active:
+                live[fault.endpoint] = (*live.get(fault.endpoint, ()), fault)
+        with self._lock:
+            self._faults = {f.id: f for f in faults}
+            self._live = live
+            self._next_id = next_id
 
     def reset(self) -> None:
         """Empty the queue and restart the ids at 1; pending delays end now."""
@@ -384,7 +426,7 @@ class Faults:
                 "run script in the mock's origin; send text/plain or JSON, or allow documents with "
                 "the fault_documents setting (--fault-documents)"
             )
-        with self._lock:
+        with self._guard, self._lock:
             if len(self._faults) >= MAX_FAULTS:
                 spent = next((i for i, f in self._faults.items() if not f.active), None)
                 if spent is None:
@@ -395,6 +437,7 @@ class Faults:
             self._faults[fault.id] = fault
             key = fault.endpoint
             self._live = {**self._live, key: (*self._live.get(key, ()), fault)}
+            self._on_change()
         return fault
 
     def _unindex(self, fault: Fault) -> None:
@@ -410,27 +453,37 @@ class Faults:
 
     def remove(self, fault_id: int) -> bool:
         """Take the fault with that id out of the queue; ``False`` if there is none."""
-        with self._lock:
+        with self._guard, self._lock:
             fault = self._faults.pop(fault_id, None)
             if fault is not None:
                 self._unindex(fault)
+                self._on_change()
         return fault is not None
 
     def clear(self) -> None:
         """Take every fault out of the queue; pending delays end now."""
-        with self._lock:
+        with self._guard, self._lock:
             self._faults = {}
             self._live = {}
+            self._on_change()
         self.wake()
 
     def all(self) -> list[Fault]:
         """Every fault since the last reset or clear, spent ones (``remaining == 0``) included
         (the oldest spent ones leave when :data:`MAX_FAULTS` is reached)."""
+        counts = self._counts() if self._counts is not None else None
         with self._lock:
-            return list(self._faults.values())
+            faults = list(self._faults.values())
+            if counts is not None:
+                for fault in faults:
+                    fired = counts.get(fault.id, 0)
+                    fault.fired = fired if fault.times is None else min(fired, fault.times)
+            return faults
 
     def get(self, fault_id: int) -> Fault | None:
         """The fault with that id, or ``None``."""
+        if self._counts is not None:
+            self.all()  # its firings in every process sharing the store
         return self._faults.get(fault_id)
 
     def _candidates(self, endpoint: str | None) -> Iterator[Fault]:
@@ -452,11 +505,25 @@ class Faults:
             with self._lock:
                 if not fault.active or self._faults.get(fault.id) is not fault:
                     continue  # spent or removed meanwhile
-                fault.fired += 1
-                if not fault.active:
-                    self._unindex(fault)
+                if self._claim is None:
+                    fault.fired += 1
+                    if not fault.active:
+                        self._unindex(fault)
+            if self._claim is not None and not self._claimed(fault):
+                continue  # another process fired it its last time
             return fault.answer(x)
         return None
+
+    def _claimed(self, fault: Fault) -> bool:
+        """Count a firing in the store: whether this one is within the fault's ``times``."""
+        assert self._claim is not None
+        fired = self._claim(fault.id)
+        within = fault.times is None or fired <= fault.times
+        with self._lock:
+            fault.fired = fired if fault.times is None else min(fired, fault.times)
+            if not fault.active and self._faults.get(fault.id) is fault:
+                self._unindex(fault)
+        return within
 
     def wake(self) -> None:
         """End every pending :meth:`wait` now (faults cleared, the state reset, a server stopping)."""

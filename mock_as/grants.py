@@ -245,8 +245,8 @@ def refresh_grant(x: Exchange) -> Response:
             raise invalid_scope(invalid_scope_description(" ".join(requested), old.scopes))
         scopes = tuple(refresh_scope_order(old.scopes, " ".join(requested)))
         rotate = realm.config.issue_refresh_token_on_refresh
-        if rotate:
-            state.tokens.pop(old.id, None)
+        if rotate and state.tokens.pop(old.id, None) is None:
+            raise invalid_grant(REFRESH_INVALID_GRANT)  # spent meanwhile (a shared store's GETDEL)
     response, _ = token_response(
         x,
         client,

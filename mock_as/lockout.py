@@ -77,6 +77,14 @@ class Lockout:
         with self.state.lock:
             self._records.clear()
 
+    def records(self) -> dict[tuple[str, str], _Record]:
+        """The records as a shared store keeps them (with the registries)."""
+        return self._records
+
+    def restore(self, records: dict[tuple[str, str], _Record]) -> None:
+        """Take the records another process wrote."""
+        self._records = records
+
     # -- hooks every login calls ----------------------------------------------------------------
 
     def before_login(self, realm: Realm, username: str, now: float) -> UserConfig | None:
@@ -100,25 +108,33 @@ class Lockout:
             else:
                 record.failures = 1
             record.last_failure = now
+            self.state.changed()
             if record.failures >= settings.failure_count:
                 duration = settings.duration_minutes * 60
                 self._lock(realm.name, user, record, now, now + duration if duration > 0 else None)
 
     def after_success(self, realm: Realm, username: str) -> None:
         """A successful login clears the failure count, as AM does."""
+        if (realm.name, username) not in self._records:
+            return  # nothing to clear (the usual case): no lock to take
         with self.state.lock:
-            self._records.pop((realm.name, username), None)
+            if self._records.pop((realm.name, username), None) is not None:
+                self.state.changed()
 
     # -- what the handle and the control API use ----------------------------------------------
 
     def refresh(self, realm: str, username: str, now: float) -> None:
         """Unlock the account if its timed lock has run out by ``now``; drop a lock record an
         administrator overrode by changing the user's status."""
+        record = self._records.get((realm, username))
+        if record is None or record.locked_at is None:
+            return  # no lock to let go (the usual case): no lock to take
         with self.state.lock:
             key = (realm, username)
             record = self._records.get(key)
             if record is None or record.locked_at is None:
                 return
+            self.state.changed()
             user = self.state.realms[realm].users.get(username) if realm in self.state.realms else None
             if user is None or user.status != LOCKED:
                 del self._records[key]
@@ -135,6 +151,7 @@ class Lockout:
             if user.status == LOCKED:
                 if record is not None and record.locked_at is not None:
                     record.until = until  # an administrator's lock replaces a timed one
+                    self.state.changed()
                 return user
             record = self._records.setdefault((realm, username), _Record())
             return self._lock(realm, user, record, self.state.clock.now(), until)
@@ -146,6 +163,7 @@ class Lockout:
             realm = self.state.realm(realm).name
             user = self._user(realm, username)
             record = self._records.pop((realm, username), None)
+            self.state.changed()
             if user.status == LOCKED:
                 previous = record.previous_status if record is not None else "active"
                 user = self.state.update_user(username, realm, status=previous)
@@ -155,6 +173,7 @@ class Lockout:
         """Forget the account's count and lock record without touching the user."""
         with self.state.lock:
             self._records.pop((self.state.realm(realm).name, username), None)
+            self.state.changed()
 
     def state_of(self, realm: str, username: str) -> LockState:
         """The account's lockout now (a timed lock that ran out is released first)."""
@@ -186,6 +205,7 @@ class Lockout:
     def _lock(
         self, realm: str, user: UserConfig, record: _Record, now: float, until: float | None
     ) -> UserConfig:
+        self.state.changed()
         record.previous_status = user.status
         record.locked_at = now
         record.until = until

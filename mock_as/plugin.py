@@ -14,6 +14,7 @@ Loaded through the ``pytest11`` entry point; it imports nothing heavy until a fi
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Iterator, Mapping
@@ -38,9 +39,12 @@ INI_OPTIONS = {
     "mock_as_base_url": "The URL patched in-process (default https://openam.example.com:8443/openam).",
     "mock_as_config": "A TOML file describing realms, clients, users and services.",
     "mock_as_tls": "Serve the live server over HTTPS with a throwaway CA (default false).",
+    "mock_as_store": "Keep the mock's state in Redis (redis://host:port/db); default: in the test process.",
 }
 # Settings a marker may change for one test; the rest are fixed for the session's server.
-FIXED_SETTINGS = frozenset({"host", "port", "context_path", "tls", "tls_ca"})
+FIXED_SETTINGS = frozenset(
+    {"host", "port", "context_path", "tls", "tls_ca", "store", "store_namespace", "store_timeout"}
+)
 MARKER_EXTRAS = frozenset(
     {"access_token_lifetime", "refresh_token_lifetime", "extra_users", "extra_clients", "realm"}
 )
@@ -71,7 +75,22 @@ def build_config(ini: Mapping[str, str | None], environ: Mapping[str, str]) -> M
             except ValueError:
                 raise ConfigError(f"ini option {key}={raw!r}: expected {what}") from None
     config = make_config(environ=environ, **from_ini)
-    return config if config.seed is not None else dataclasses.replace(config, seed=0)
+    if config.seed is None:
+        config = dataclasses.replace(config, seed=0)
+    if config.store is not None and config.store_namespace is None:
+        config = dataclasses.replace(config, store_namespace=run_namespace(environ))
+    return config
+
+
+def run_namespace(environ: Mapping[str, str]) -> str:
+    """The store namespace of this test run and pytest-xdist worker: ``pytest-<run>-<worker>``, so
+    two runs, or two workers of one run, never share keys (``MOCK_AS_STORE_NAMESPACE`` shares one
+    on purpose)."""
+    run = environ.get("PYTEST_XDIST_TESTRUNUID") or _RUN
+    return f"pytest-{run}-{environ.get('PYTEST_XDIST_WORKER', 'main')}"
+
+
+_RUN = os.urandom(6).hex()
 
 
 def apply_marker(config: MockASConfig, kwargs: Mapping[str, Any]) -> MockASConfig:
@@ -199,11 +218,21 @@ def mock_as_config(pytestconfig: pytest.Config) -> MockASConfig:
 
 
 @pytest.fixture(scope="session")
-def mock_as_state(mock_as_config: MockASConfig) -> State:
-    """Session-scoped :class:`~mock_as.State`: the one state the live and in-process fixtures share."""
-    from .state import State
+def mock_as_state(mock_as_config: MockASConfig) -> Iterator[State]:
+    """Session-scoped :class:`~mock_as.State`: the one state the live and in-process fixtures share.
+    With a store (``mock_as_store`` / ``MOCK_AS_STORE``), the run's own namespace is deleted at the end."""
+    from .state import State, StoreUnavailable
 
-    return State(mock_as_config)
+    state = State(mock_as_config)
+    yield state
+    namespace = mock_as_config.store_namespace or ""
+    if (
+        state.store is not None
+        and namespace.startswith("pytest-")
+        and "MOCK_AS_STORE_NAMESPACE" not in os.environ
+    ):
+        with contextlib.suppress(StoreUnavailable):
+            state.store.wipe()
 
 
 @pytest.fixture(scope="session")

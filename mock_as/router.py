@@ -12,11 +12,11 @@ import logging
 from collections.abc import Mapping
 
 from . import cors, loginpage, oauth2, rest
-from .errors import HTTPError, NotFound
+from .errors import HTTPError, NotFound, OAuthError, RestError
 from .limits import oversize
 from .paths import normalise_realm
 from .protocol import Exchange, Response, Surface, oauth2_error
-from .state import Call, State
+from .state import Call, State, StoreUnavailable
 
 log = logging.getLogger("mock_as")
 
@@ -42,6 +42,11 @@ def handle(
 ) -> Response:
     """Answer one request to AM's surface; ``path`` is below the context path (``/oauth2/…``).
     Never raises: every failure is an answer in the surface's format."""
+    down: StoreUnavailable | None = None
+    try:
+        state.sync()
+    except StoreUnavailable as e:
+        down = e
     x = Exchange(state, method, path, query, headers, body, base_url)
     surface = surface_of(path)
     error = surface.error if surface is not None else oauth2_error
@@ -49,6 +54,8 @@ def handle(
     code = None
     preflight = None
     try:
+        if down is not None:
+            raise down
         if too_big is not None:
             raise error(*too_big)
         if surface is None:
@@ -58,6 +65,11 @@ def handle(
     except HTTPError as e:
         code = e.code
         response = Response.error(e)
+    except StoreUnavailable as e:
+        log.warning("mock_as: %s %s answered 503: %s", method, path, e)
+        response = Response.error(unavailable(surface))
+        response.delay = x.delay
+        return response  # not journaled: the journal is in the store that did not answer
     except Exception:  # a bug of ours must still answer in AM's format, and never with a traceback
         log.exception("mock_as: internal error on %s %s", method, path)
         failure = error(500, "Internal Server Error")
@@ -79,6 +91,15 @@ def handle(
         )
     )
     return response
+
+
+def unavailable(surface: Surface | None) -> HTTPError:
+    """AM's answer while its data store is down: 503, ``temporarily_unavailable`` on /oauth2 (RFC
+    6749's code for an overloaded or maintained server), CREST's 503 on /json; ``Retry-After: 1``."""
+    retry = (("Retry-After", "1"),)
+    if surface is rest.SURFACE:
+        return RestError(503, "Service Unavailable", headers=retry)
+    return OAuthError("temporarily_unavailable", "Service Unavailable", 503, retry)
 
 
 def _dispatch(x: Exchange, surface: Surface) -> Response:

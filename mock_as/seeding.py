@@ -12,6 +12,7 @@ import base64
 import hashlib
 import threading
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 
 from .config import UserConfig
@@ -66,37 +67,54 @@ def make_users(count: int, *, seed: int, realm: str = "/", locale: str = "en_US"
 class TokenSource:
     """Reproducible, unpredictable random strings: BLAKE2b keyed with the seed, over a counter.
 
+    :param seed: the key.
+    :param allocate: where the counter lives when several processes share it (``allocate(n)``
+        reserves ``n`` numbers and returns the first); ``None``: in this object.
+
     >>> a, b = TokenSource(7), TokenSource(7)
     >>> a.token() == b.token() and len(a.token()) == 27
     True
     """
 
-    __slots__ = ("_counter", "_key", "_lock")
+    __slots__ = ("_allocate", "_counter", "_key", "_lock")
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, allocate: Callable[[int], int] | None = None) -> None:
         self._key = hashlib.sha256(f"mock-as:{seed}".encode()).digest()
         self._counter = 0
         self._lock = threading.Lock()
+        self._allocate = allocate
 
     def reset(self) -> None:
         """Start the sequence again: after a reset the same requests get the same tokens."""
         with self._lock:
             self._counter = 0
 
-    def random_bytes(self, size: int) -> bytes:
-        """``size`` (at most 64) bytes, the next in the sequence."""
+    def reserve(self, count: int) -> int:
+        """Reserve the next ``count`` numbers of the sequence; the first of them."""
+        if self._allocate is not None:
+            return self._allocate(count)
         with self._lock:
             counter = self._counter
-            self._counter = counter + 1
+            self._counter = counter + count
+        return counter
+
+    def bytes_at(self, counter: int, size: int) -> bytes:
+        """``size`` (at most 64) bytes for the sequence number ``counter``."""
         return hashlib.blake2b(counter.to_bytes(8, "big"), key=self._key, digest_size=size).digest()
 
-    def token(self) -> str:
-        """An AM 7 token id: 20 random bytes, base64url without padding (27 characters)."""
-        return base64.urlsafe_b64encode(self.random_bytes(20)).rstrip(b"=").decode()
+    def random_bytes(self, size: int) -> bytes:
+        """``size`` (at most 64) bytes, the next in the sequence."""
+        return self.bytes_at(self.reserve(1), size)
 
-    def uuid(self) -> str:
+    def token(self, counter: int | None = None) -> str:
+        """An AM 7 token id: 20 random bytes, base64url without padding (27 characters); the next
+        in the sequence, or the one for a ``counter`` reserved with :meth:`reserve`."""
+        raw = self.random_bytes(20) if counter is None else self.bytes_at(counter, 20)
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    def uuid(self, counter: int | None = None) -> str:
         """A version-4 UUID string, for ids AM writes as UUIDs (``auditTrackingId`` …)."""
-        raw = bytearray(self.random_bytes(16))
+        raw = bytearray(self.random_bytes(16) if counter is None else self.bytes_at(counter, 16))
         raw[6] = (raw[6] & 0x0F) | 0x40
         raw[8] = (raw[8] & 0x3F) | 0x80
         h = raw.hex()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -144,9 +145,33 @@ def _serve(server: Any, stopping: threading.Event) -> None:
         wasyncore.loop(timeout=0.2, map=channels, use_poll=True, count=1)
 
 
-def make_wsgi_server(state: State, host: str, port: int, threads: int = 4, url_scheme: str = "http") -> Any:
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` with ``SO_REUSEPORT``: several processes bind the same
+    port this way and the kernel spreads the connections between them (``--workers``)."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def make_wsgi_server(
+    state: State,
+    host: str,
+    port: int,
+    threads: int = 4,
+    url_scheme: str = "http",
+    *,
+    reuse_port: bool = False,
+) -> Any:
     """A waitress server for the app over ``state``, bound but not yet running (``url_scheme``
-    ``https`` behind a :class:`~mock_as.tls.TLSFront`)."""
+    ``https`` behind a :class:`~mock_as.tls.TLSFront`); with ``reuse_port`` it shares the port with
+    other processes (:func:`reuse_port_socket`)."""
     from waitress.server import create_server
 
     # waitress warns "Task queue depth is N" on every request that waits for a worker: under load
@@ -167,14 +192,11 @@ def make_wsgi_server(state: State, host: str, port: int, threads: int = 4, url_s
         return app(environ, start_response)
 
     limits = {**SERVER_LIMITS, "connection_limit": _file_limit(SERVER_LIMITS["connection_limit"])}
+    where: dict[str, Any] = (
+        {"sockets": [reuse_port_socket(host, port)]} if reuse_port else {"host": host, "port": port}
+    )
     server = create_server(
-        with_wait,
-        host=host,
-        port=port,
-        threads=threads,
-        url_scheme=url_scheme,
-        _dispatcher=dispatcher,
-        **limits,
+        with_wait, threads=threads, url_scheme=url_scheme, _dispatcher=dispatcher, **where, **limits
     )
     _harden_channels(server, dispatcher)
     return server

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import base64
 import threading
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+from .store import RedisMapping
 
 if TYPE_CHECKING:
     from .seeding import TokenSource
@@ -31,13 +34,16 @@ def _field(name: str, value: str) -> bytes:
     return len(name).to_bytes(2, "big") + name.encode("ascii") + len(data).to_bytes(2, "big") + data
 
 
-def sso_token(random: TokenSource) -> str:
+def sso_token(random: TokenSource, counter: int | None = None) -> str:
     """An SSO token id in AM 7's shape (reference F1.42): a c66-encoded random part, then
     ``.*<c66 of the session's extension fields SI, SK, S1>*``, e.g.
-    ``AQIC5w….*AAJTSQACMDEAAlNLABQ…*``. Reproducible from the seed like every other token."""
-    key = str(int.from_bytes(random.random_bytes(8), "big") % 10**19).rjust(19, "0")
+    ``AQIC5w….*AAJTSQACMDEAAlNLABQ…*``. Reproducible from the seed like every other token: the next
+    two numbers of the sequence, or ``counter`` and the one after it (from ``random.reserve``)."""
+    if counter is None:
+        counter = random.reserve(2)
+    key = str(int.from_bytes(random.bytes_at(counter, 8), "big") % 10**19).rjust(19, "0")
     extension = _field("SI", "01") + _field("SK", "-" + key) + _field("S1", "")
-    return "AQIC5w" + _c66(random.random_bytes(32)) + "*" + _c66(extension) + "*"
+    return "AQIC5w" + _c66(random.bytes_at(counter + 1, 32)) + "*" + _c66(extension) + "*"
 
 
 @dataclass(slots=True)
@@ -80,25 +86,30 @@ class Session:
 
 
 class Sessions:
-    """The live SSO sessions by token id: ``state.sessions``."""
+    """The live SSO sessions by token id: ``state.sessions``.
 
-    def __init__(self, state: State) -> None:
+    :param storage: makes the mapping that keeps them (a dict; a store's mapping when shared).
+    """
+
+    def __init__(self, state: State, storage: Callable[[], MutableMapping[str, Session]] = dict) -> None:
         self._state = state
         self._lock = threading.Lock()
-        self._by_token: dict[str, Session] = {}
+        self._storage = storage
+        self._by_token: MutableMapping[str, Session] = storage()
 
     def reset(self) -> None:
         """Forget every session."""
         with self._lock:
-            self._by_token = {}
+            self._by_token = self._storage()
 
     def create(self, realm: Realm, username: str, service: str, now: float) -> Session:
         """Start a session for ``username`` in ``realm``, authenticated by ``service``."""
         random = self._state.random
         config = realm.config
+        first = random.reserve(4)  # one round trip to a shared store for the four below
         session = Session(
-            token_id=sso_token(random),
-            handle="shandle:" + random.token(),
+            token_id=sso_token(random, first),
+            handle="shandle:" + random.token(first + 2),
             realm=realm.name,
             username=username,
             service=service,
@@ -106,7 +117,7 @@ class Sessions:
             last_access=now,
             max_idle=config.session_max_idle_minutes * 60.0,
             max_time=config.session_max_minutes * 60.0,
-            properties={"AMCtxId": random.uuid()},
+            properties={"AMCtxId": random.uuid(first + 3)},
         )
         with self._lock:
             self._by_token[session.token_id] = session
@@ -122,10 +133,13 @@ class Sessions:
             if session is None:
                 return None
             if not session.valid(now):
-                del self._by_token[token_id]
+                self._by_token.pop(token_id, None)
                 return None
             if touch:
                 session.last_access = now
+                records = self._by_token
+                if isinstance(records, RedisMapping) and not records.keep(token_id, session):
+                    return None  # ended meanwhile by another process
             return session
 
     def end(self, token_id: str) -> Session | None:
@@ -150,7 +164,7 @@ class Sessions:
         with self._lock:
             doomed = [t for t, s in self._by_token.items() if realm is None or s.realm == realm]
             for token_id in doomed:
-                del self._by_token[token_id]
+                self._by_token.pop(token_id, None)
         return len(doomed)
 
 

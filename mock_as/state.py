@@ -2,22 +2,32 @@
 
 No Flask here. Every mutation holds ``State.lock``; :meth:`State.reset` rebuilds the seeded starting
 point from frozen configuration, which costs microseconds.
+
+With ``config.store`` (``redis://…``) the same state is shared by every process that names the store
+(:mod:`mock_as.store`): tokens, sessions and the journal live in Redis; the registries (realms, users,
+clients, lockout records) and the fault queue are kept here as a copy that :meth:`State.sync` brings up to
+date before each request and that the outermost holder of ``State.lock`` (then also the store's lock)
+writes back when it changed; the clock's offset is shared.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import dataclasses
 import functools
 import itertools
+import json
+import math
+import re
 import secrets
 import struct
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from .clock import Clock
 from .codes import Codes
@@ -28,10 +38,11 @@ from .keys import SigningKeys
 from .lockout import Lockout
 from .paths import issuer_url, normalise_realm
 from .seeding import TokenSource, make_users
-from .sessions import Sessions
+from .sessions import Session, Sessions
+from .store import RedisMapping, RedisStore, SharedLock, StoreUnavailable, dumps, json_dumps, loads
 from .tokens_jwt import TokenFormats
 
-__all__ = ["Call", "Realm", "State", "Token", "normalise_realm"]
+__all__ = ["Call", "Realm", "State", "StoreUnavailable", "Token", "normalise_realm"]
 
 JOURNAL_LIMIT = 10_000
 """The most entries the journal keeps; the oldest go first."""
@@ -47,8 +58,14 @@ JOURNAL_BYTES = 4 * 1024 * 1024
 JOURNAL_ENTRY_OVERHEAD = 256
 """What an entry costs beyond its text: the record itself, its fixed fields."""
 MORE = "…"
+NAMESPACE = re.compile(r"[A-Za-z0-9._-]{1,100}")
+"""What ``store_namespace`` may be: no ``:`` (the key separator) and no glob character, so one
+namespace's keys never match another's pattern."""
 #: faker's own default locale: always there, so its fake users can wait until they are needed.
 DEFAULT_LOCALE = "en_US"
+
+
+_R = TypeVar("_R")
 
 
 class Token(NamedTuple):
@@ -304,6 +321,64 @@ class TokenStore(MutableMapping[str, Token]):
         return f"<TokenStore of {len(self._rows)} tokens>"
 
 
+def _encode_token(token: Token) -> bytes:
+    return json_dumps(list(token))
+
+
+def _decode_token(data: bytes) -> Token:
+    row = json.loads(data)
+    row[5] = tuple(row[5])
+    return Token._make(row)
+
+
+class SharedTokens(RedisMapping[Token]):
+    """Issued tokens in the store, one key each, purged by Redis's expiry; each grant's tokens are
+    indexed (``grant:<id>``, and ``grantp:<id>`` for those that never expire) for revoking a grant."""
+
+    def write(self, pipe: Any, record_id: str, value: Token) -> None:
+        super().write(pipe, record_id, value)
+        if value.expires_at is None:
+            pipe.sadd(self.store.key("grantp", value.auth_grant_id), record_id)
+        else:
+            grant = self.store.key("grant", value.auth_grant_id)
+            at = self.wall_ms(value.expires_at)
+            pipe.sadd(grant, record_id)
+            pipe.pexpireat(grant, at, nx=True)
+            pipe.pexpireat(grant, at, gt=True)
+
+    def revoke_grant(self, auth_grant_id: str) -> int:
+        """Delete every token of the grant; how many were live."""
+        store = self.store
+        keys = (store.key("grant", auth_grant_id), store.key("grantp", auth_grant_id))
+
+        def run() -> int:
+            members: set[bytes] = set()
+            for key in keys:
+                members |= store.redis.smembers(key)
+            pipe = store.pipeline()
+            for member in members:
+                pipe.delete(self._key(member.decode()))
+            pipe.delete(*keys)
+            return sum(int(n) for n in pipe.execute()[: len(members)])
+
+        return store.call(run)
+
+
+class SharedJournal:
+    """The journal in the store, read as the in-memory deque is (iterate, ``len``)."""
+
+    def __init__(self, state: State) -> None:
+        self._state = state
+
+    def __iter__(self) -> Iterator[Call]:
+        return iter(self._state.journal_since(0)[1])
+
+    def __len__(self) -> int:
+        store = self._state.store
+        assert store is not None
+        return int(store.call(lambda: store.redis.llen(store.key("journal"))))
+
+
 @dataclass(slots=True)
 class Call:
     """One request the mock received, secrets redacted: what a test asserts on."""
@@ -480,28 +555,35 @@ class State:
     def __init__(self, config: MockASConfig | None = None, clock: Clock | None = None) -> None:
         self.config = config or MockASConfig()
         self.clock = clock or Clock(self.config.clock_start)
-        self.lock = threading.RLock()
+        self.lock: Any = threading.RLock()
+        self.store: RedisStore | None = None
         self.seed: int = self.config.seed if self.config.seed is not None else secrets.randbits(63)
-        self.random = TokenSource(self.seed)
+        if self.config.store is not None:
+            self._open_store()
+        self.random = self._token_source(self.seed)
         self._initial: tuple[
             tuple[RealmConfig, tuple[UserConfig, ...], Callable[[], Iterable[UserConfig]] | None], ...
         ] = ()
         self.realms: dict[str, Realm] = {}
-        self.tokens = TokenStore()
-        self.journal: deque[Call] = deque()
+        self.tokens: TokenStore | SharedTokens = TokenStore()
+        self.journal: Any = deque()
         self._journal_sizes: deque[int] = deque()
         self._journal_bytes = 0
         self._journal_first = 0  # the sequence number of the journal's first entry since the reset
         self._journal_lock = threading.Lock()
         self._order: deque[str] = deque()  # token ids, oldest first, for the max_tokens cap
+        self._dirty = False
         self._build_initial()
         self.lockout = Lockout(self)
         self.faults = Faults(lambda: self.config.fault_documents)
         self.keys = SigningKeys(self)  # a configured PEM is parsed here, so a bad one fails at start
         self.formats = TokenFormats(self)
-        self.sessions = Sessions(self)
-        self.codes = Codes(self)
-        self.reset()
+        self.sessions = Sessions(self, self._session_storage)
+        self.codes = Codes(self)  # in this process only, also with a store (see README)
+        if self.store is None:
+            self.reset()
+        else:
+            self._join()
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -532,24 +614,42 @@ class State:
 
     def reset(self) -> None:
         """Back to the seeded starting point: configured realms and users, no tokens, empty journal,
-        the token sequence restarted and the clock back to its configured start."""
+        the token sequence restarted and the clock back to its configured start. With a store, for
+        every process that shares it."""
         with self.lock:
-            self.realms = {cfg.name: Realm(cfg, users, fakes) for cfg, users, fakes in self._initial}
+            self._reset_local()
+            if self.store is not None:
+                self._publish_all()
+
+    def _reset_local(self) -> None:
+        self.realms = {cfg.name: Realm(cfg, users, fakes) for cfg, users, fakes in self._initial}
+        self._order = deque()
+        self._dirty = False
+        if self.store is not None:
+            self.tokens = SharedTokens(
+                self.store,
+                "tok",
+                _encode_token,
+                _decode_token,
+                expires_at=lambda t: t.expires_at,
+                now=self.clock.now,
+            )
+            self.journal = SharedJournal(self)
+        else:
             self.tokens = TokenStore()
-            self._order = deque()
             with self._journal_lock:  # new containers: the old ones' memory goes back at once
                 self.journal = deque()
                 self._journal_sizes = deque()
                 self._journal_bytes = 0
                 self._journal_first = 0
-            self.random.reset()
-            self.clock.reset(self.config.clock_start)
-            self.lockout.reset()
-            self.faults.reset()
-            self.keys.reset()
-            self.formats.reset()
-            self.sessions.reset()
-            self.codes.reset()
+        self.random.reset()
+        self.clock.reset(self.config.clock_start)
+        self.lockout.reset()
+        self.faults.reset()
+        self.keys.reset()
+        self.formats.reset()
+        self.sessions.reset()
+        self.codes.reset()
 
     def reseed(self, seed: int) -> None:
         """Start again from another seed: new fake users, a new token sequence."""
@@ -567,7 +667,7 @@ class State:
             self.config = config
             if config.seed is not None and config.seed != self.seed:
                 self.seed = config.seed
-                self.random = TokenSource(config.seed)
+                self.random = self._token_source(config.seed)
             self._build_initial()
             self.reset()
 
@@ -591,6 +691,7 @@ class State:
         with self.lock:
             realm = Realm(config, config.users)
             self.realms[name] = realm
+            self._dirty = True
             return realm
 
     def update_realm(self, name: str, **settings: Any) -> RealmConfig:
@@ -603,12 +704,14 @@ class State:
                 raise ConfigError(str(e)) from e
             check_services(config, realm.services)
             realm.config = config
+            self._dirty = True
             return realm.config
 
     def add_user(self, user: UserConfig, realm: str = "/") -> UserConfig:
         """Add (or replace) a user in a realm until the next reset."""
         with self.lock:
             self.realm(realm).users[user.username] = user
+            self._dirty = True
         return user
 
     def update_user(self, username: str, realm: str = "/", **changes: Any) -> UserConfig:
@@ -621,25 +724,30 @@ class State:
                 users[username] = dataclasses.replace(users[username], **changes)
             except TypeError as e:
                 raise ConfigError(str(e)) from e
+            self._dirty = True
             return users[username]
 
     def remove_user(self, username: str, realm: str = "/") -> None:
         with self.lock:
             self.realm(realm).users.pop(username, None)
+            self._dirty = True
 
     def add_client(self, client: ClientConfig, realm: str = "/") -> ClientConfig:
         """Add (or replace) a client in a realm until the next reset."""
         with self.lock:
             self.realm(realm).clients[client.client_id] = client
+            self._dirty = True
         return client
 
     def remove_client(self, client_id: str, realm: str = "/") -> None:
         with self.lock:
             self.realm(realm).clients.pop(client_id, None)
+            self._dirty = True
 
     def add_service(self, service: ServiceConfig, realm: str = "/") -> ServiceConfig:
         with self.lock:
             self.realm(realm).services[service.name] = service
+            self._dirty = True
         return service
 
     # -- tokens -------------------------------------------------------------------------------
@@ -661,6 +769,28 @@ class State:
         if now is None:
             now = self.clock.now()
         random = self.random
+        if self.store is not None:
+            # The numbers of the shared sequence the in-memory state would take (id, grant unless
+            # given, audit id) in one round trip, the token in another: the same tokens as without
+            # a store. Redis's expiry purges it; max_tokens is Redis's own maxmemory's business.
+            first = random.reserve(2 if auth_grant_id else 3)
+            token = Token(
+                id=random.token(first),
+                kind=kind,
+                realm=realm,
+                client_id=client_id,
+                username=username,
+                scopes=scopes,
+                grant_type=grant_type,
+                issued_at=now,
+                expires_at=None if lifetime < 0 else now + lifetime,
+                auth_grant_id=auth_grant_id or random.token(first + 1),
+                audit_id=random.uuid(first + (1 if auth_grant_id else 2)),
+            )
+            self.tokens[token.id] = token
+            return token
+        tokens = self.tokens
+        assert isinstance(tokens, TokenStore)  # without a store
         with self.lock:
             token_id = random.token()
             grant = None
@@ -681,8 +811,8 @@ class State:
                 auth_grant_id=auth_grant_id,
                 audit_id=_uuid_str(audit),
             )
-            self.tokens.add(token, grant, audit)
-            self.tokens.purge(now)
+            tokens.add(token, grant, audit)
+            tokens.purge(now)
             cap = self.config.max_tokens
             if cap is not None:
                 self._order.append(token.id)
@@ -695,11 +825,13 @@ class State:
         """Drop the ids of revoked, expired and evicted tokens from the issue order and the expiry
         queues once they outnumber the live ones: all at once, so issuing stays O(1) on average and
         the cap bounds the memory of both."""
-        room = 2 * len(self.tokens) + 1024
+        tokens = self.tokens
+        assert isinstance(tokens, TokenStore)  # without a store
+        room = 2 * len(tokens) + 1024
         if len(self._order) > room:
-            self._order = deque(i for i in self._order if i in self.tokens)
-        if self.tokens.queued() > room:
-            self.tokens.compact()
+            self._order = deque(i for i in self._order if i in tokens)
+        if tokens.queued() > room:
+            tokens.compact()
 
     def _evict(self, cap: int) -> None:
         """Drop the oldest live tokens until ``cap`` are left (they then answer as unknown)."""
@@ -724,15 +856,21 @@ class State:
 
     def revoke_grant(self, auth_grant_id: str) -> int:
         """Revoke every token of one grant (what revoking a refresh token does in AM)."""
+        if isinstance(self.tokens, SharedTokens):
+            return self.tokens.revoke_grant(auth_grant_id)
+        tokens = self.tokens
         with self.lock:
-            doomed = self.tokens.of_grant(auth_grant_id)
+            doomed = tokens.of_grant(auth_grant_id)
             for token_id in doomed:
-                del self.tokens[token_id]
+                del tokens[token_id]
         return len(doomed)
 
     def record(self, call: Call) -> None:
         """Journal ``call``, cut to the journal's caps; the oldest entries make room."""
         call, size = clipped(call)
+        if self.store is not None:
+            self._record_shared(call)
+            return
         with self._journal_lock:
             journal, sizes = self.journal, self._journal_sizes
             journal.append(call)
@@ -746,8 +884,253 @@ class State:
     def journal_since(self, first: int = 0) -> tuple[int, list[Call]]:
         """The journal's entries from sequence number ``first`` on (0 is the first since the reset),
         and the sequence number of the first one returned."""
+        if self.store is not None:
+            return self._journal_shared(first)
         with self._journal_lock:
             start = max(first, self._journal_first)
             skip = start - self._journal_first
             calls = list(itertools.islice(self.journal, skip, None)) if skip else list(self.journal)
         return start, calls
+
+    # -- the shared store (``config.store``) ----------------------------------------------------
+
+    def changed(self) -> None:
+        """Mark the registries (realms, users, clients, lockout records) changed: with a store, the
+        outermost holder of :attr:`lock` writes them when it lets go."""
+        self._dirty = True
+
+    def sync(self) -> None:
+        """Bring this process's copy up to date with the store (a reset, a reseed, a changed user,
+        client, realm or fault, the clock) before a request; nothing to do without a store.
+        :class:`StoreUnavailable` when the store does not answer."""
+        if self.store is not None:
+            self._pull(locked=False)
+
+    def _token_source(self, seed: int) -> TokenSource:
+        return TokenSource(seed) if self.store is None else TokenSource(seed, self.store.counter)
+
+    def records(
+        self, prefix: str, expires_at: Callable[[_R], float | None] = lambda _: None
+    ) -> MutableMapping[str, _R]:
+        """Where a feature keeps its records by id (sessions; authorization codes and the like):
+        a dict without a store; with one, a mapping on Redis, shared by every process (keys
+        ``<namespace>:<prefix>:<id>``, purged by Redis at ``expires_at``, on the mock's clock; ``pop``
+        is atomic, so a one-time record is taken once). Record classes must be ones the store's
+        unpickler allows (:mod:`mock_as.store`)."""
+        if self.store is None:
+            return {}
+        return RedisMapping(self.store, prefix, dumps, loads, expires_at=expires_at, now=self.clock.now)
+
+    def _session_storage(self) -> MutableMapping[str, Session]:
+        return self.records("sess", lambda s: min(s.idle_expires_at, s.expires_at))
+
+    def _open_store(self) -> None:
+        config = self.config
+        assert config.store is not None
+        timeout = config.store_timeout
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not math.isfinite(timeout)
+            or not 0 < timeout <= 60
+        ):
+            raise ConfigError(f"store_timeout: expected seconds above 0, at most 60, got {timeout!r}")
+        run = config.store_namespace or "default"
+        if not isinstance(run, str) or not NAMESPACE.fullmatch(run):
+            raise ConfigError(
+                f"store_namespace: expected letters, digits, '.', '_' or '-' (at most 100), got {run!r}"
+            )
+        seed = str(config.seed) if config.seed is not None else "any"
+        store = RedisStore(config.store, f"mock-as:{run}:{seed}", float(timeout))
+        self.store = store
+        self._seen: dict[str, str] = {}
+        self._faults_dirty = False
+        self.lock = SharedLock(store, lambda: self._pull(locked=True), self._push)
+        if config.seed is None:
+            stored = store.meta().get("seed")
+            if stored is not None:
+                self.seed = int(stored)  # the process that came first drew it
+        self.clock.on_change = self._publish_clock
+
+    def _join(self) -> None:
+        """Take the namespace's state, or write the seeded start if this process is the first."""
+        self.faults.share(
+            guard=self.lock,
+            on_change=self._faults_changed,
+            claim=self._claim_fault,
+            counts=self._fault_counts,
+        )
+        with self.lock:
+            pass  # taking the lock pulls, and writes the seeded start into an empty namespace
+
+    def _faults_changed(self) -> None:
+        self._faults_dirty = True
+
+    def _claim_fault(self, fault_id: int) -> int:
+        store = self.store
+        assert store is not None
+        return int(store.call(lambda: store.redis.hincrby(store.key("fired"), str(fault_id), 1)))
+
+    def _fault_counts(self) -> dict[int, int]:
+        store = self.store
+        assert store is not None
+        raw = store.call(lambda: store.redis.hgetall(store.key("fired")))
+        return {int(k): int(v) for k, v in raw.items()}
+
+    def _registry(self) -> bytes:
+        # Plain dicts: the fake users are filled in (a store shares them as users like any other).
+        realms = {n: (r.config, r.clients, dict(r.users.items()), r.services) for n, r in self.realms.items()}
+        return dumps((realms, self.lockout.records()))
+
+    def _load_registry(self, data: bytes) -> None:
+        realms, records = loads(data)
+        loaded: dict[str, Realm] = {}
+        for name, (config, clients, users, services) in realms.items():
+            # The same Realm objects, updated: a request that holds one sees the change.
+            realm = self.realms.get(name) or Realm(config, ())
+            realm.config, realm.clients, realm.users, realm.services = config, clients, users, services
+            loaded[name] = realm
+        self.realms = loaded
+        self.lockout.restore(records)
+
+    def _publish_clock(self, offset: float, frozen_at: float | None) -> None:
+        store = self.store
+        assert store is not None
+        store.call(lambda: store.redis.hset(store.key("meta"), "clock", json.dumps([offset, frozen_at])))
+
+    def _publish_all(self) -> None:
+        """Wipe the namespace and write this process's state as the start (with the lock held)."""
+        store = self.store
+        assert store is not None
+        store.wipe()
+        version = secrets.token_hex(8)
+        meta = {
+            "gen": version,
+            "rv": version,
+            "fv": version,
+            "seed": str(self.seed),
+            "clock": json.dumps(list(self.clock.dump())),
+        }
+
+        def run() -> None:
+            pipe = store.pipeline()
+            pipe.set(store.key("registry"), self._registry())
+            pipe.set(store.key("faults"), dumps(self.faults.snapshot()))
+            pipe.hset(store.key("meta"), mapping=meta)
+            pipe.execute()
+
+        store.call(run)
+        self._seen = dict(meta)
+        self._dirty = self._faults_dirty = False
+
+    def _push(self) -> None:
+        """Write what changed under the lock (called before the outermost release)."""
+        store = self.store
+        assert store is not None
+        if not (self._dirty or self._faults_dirty):
+            return
+        version = secrets.token_hex(8)
+        values: dict[str, str] = {}
+
+        def run() -> None:
+            pipe = store.pipeline()
+            if self._dirty:
+                pipe.set(store.key("registry"), self._registry())
+                values["rv"] = version
+            if self._faults_dirty:
+                pipe.set(store.key("faults"), dumps(self.faults.snapshot()))
+                values["fv"] = version
+            pipe.hset(store.key("meta"), mapping=values)
+            pipe.execute()
+
+        store.call(run)
+        self._seen.update(values)
+        self._dirty = self._faults_dirty = False
+
+    def _pull(self, *, locked: bool) -> None:
+        store = self.store
+        assert store is not None
+        meta = store.meta()
+        seen = self._seen
+        if not locked and (
+            not meta.get("gen")
+            or meta["gen"] != seen.get("gen")
+            or meta.get("rv") != seen.get("rv")
+            or meta.get("fv") != seen.get("fv")
+        ):
+            # Something to reload: under the lock, so that no holder of it in this process is
+            # between reading the registry and writing it back (its change would be lost).
+            with self.lock:
+                return  # taking it pulled
+        if not meta.get("gen"):
+            # A new namespace, or Redis lost its data (restarted without persistence): the seeded
+            # start is written again, once, by whoever takes the lock first.
+            self._reset_local()
+            self._publish_all()
+            return
+        if meta["gen"] != seen.get("gen"):
+            self._adopt(meta)
+            seen = self._seen
+        keys = []
+        if meta.get("rv") != seen.get("rv"):
+            keys.append("registry")
+        if meta.get("fv") != seen.get("fv"):
+            keys.append("faults")
+        if keys:
+            found = store.call(lambda: store.redis.mget([store.key(k) for k in keys]))
+            for name, data in zip(keys, found, strict=True):
+                if data is None:
+                    continue
+                if name == "registry":
+                    self._load_registry(data)
+                    seen["rv"] = meta.get("rv", "")
+                else:
+                    self.faults.restore(*loads(data))
+                    seen["fv"] = meta.get("fv", "")
+        clock = meta.get("clock")
+        if clock is not None and clock != seen.get("clock"):
+            offset, frozen_at = json.loads(clock)
+            self.clock.load(float(offset), None if frozen_at is None else float(frozen_at))
+            seen["clock"] = clock
+
+    def _adopt(self, meta: dict[str, str]) -> None:
+        """Another process reset (or reseeded) the store: start again from its seed."""
+        seed = int(meta.get("seed", self.seed))
+        if seed != self.seed:
+            self.seed = seed
+            self.random = self._token_source(seed)
+            self.config = dataclasses.replace(self.config, seed=seed)
+            self._build_initial()
+        self._reset_local()
+        self._seen = {"gen": meta["gen"]}
+
+    def _record_shared(self, call: Call) -> None:
+        store = self.store
+        assert store is not None
+        key = store.key("journal")
+
+        def run() -> None:
+            pipe = store.pipeline()
+            pipe.rpush(key, dumps(call))
+            pipe.ltrim(key, -JOURNAL_LIMIT, -1)
+            pipe.incr(store.key("jseq"))
+            pipe.execute()
+
+        with contextlib.suppress(StoreUnavailable):  # best effort: the request itself was answered
+            store.call(run)
+
+    def _journal_shared(self, first: int) -> tuple[int, list[Call]]:
+        store = self.store
+        assert store is not None
+
+        def run() -> tuple[list[bytes], int]:
+            pipe = store.pipeline()
+            pipe.lrange(store.key("journal"), 0, -1)
+            pipe.get(store.key("jseq"))
+            entries, total = pipe.execute()
+            return entries, int(total or 0)
+
+        entries, total = store.call(run)
+        oldest = total - len(entries)
+        start = max(first, oldest)
+        return start, [loads(e) for e in entries[start - oldest :]]

@@ -207,7 +207,7 @@ def test_serve_warns_when_it_listens_beyond_loopback(monkeypatch, host, warned):
 
     bound: list[str] = []
 
-    def make_server(state, host, port, threads=4):
+    def make_server(state, host, port, threads=4, **kwargs):
         bound.append(host)
         return _Unstarted(host)
 
@@ -587,7 +587,7 @@ def test_the_cli_and_the_environment_allow_more(monkeypatch):
 
     configs = []
 
-    def make_server(state, host, port, threads=4, url_scheme="http"):
+    def make_server(state, host, port, threads=4, **kwargs):
         configs.append(state.config)
         return _Unstarted(host)
 

@@ -284,6 +284,7 @@ def test_every_variable_of_the_readme_is_read_and_named_by_help():
         "MOCK_AS_CHROMIUM",
         "MOCK_AS_UPDATE_DOCS",
         "MOCK_AS_UPDATE_SCREENSHOTS",
+        "MOCK_AS_WORKERS",  # mock-as serve's own: how many processes, not a setting of the mock
     }
     assert documented - harness == set(ENVIRONMENT), (documented - harness) ^ set(ENVIRONMENT)
     help_text = _cli("serve", "--help").stdout

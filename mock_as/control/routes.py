@@ -24,6 +24,7 @@ from ..journal import PageError
 from ..journal import page as journal_page
 from ..paths import CONTROL_PREFIX, ENDPOINT_NAMES, context_prefix, external_base
 from ..state import Call, Realm
+from ..store import StoreUnavailable
 from .body import ControlError, bad, body, conflict, missing, only, realm, state, whole, whole_numbers
 from .views import (
     call_json,
@@ -98,6 +99,14 @@ def _http_error(e: HTTPException) -> FlaskResponse:
     code = e.code or 400
     return error_reply(
         ControlError(code, "invalid_request" if code < 500 else "server_error", e.description or e.name)
+    )
+
+
+@control_api.errorhandler(StoreUnavailable)
+def _store_down(e: StoreUnavailable) -> FlaskResponse:
+    log.warning("mock_as: control API %s %s answered 503: %s", request.method, request.path, e)
+    return error_reply(
+        ControlError(503, "temporarily_unavailable", "the state store did not answer"), {"Retry-After": "1"}
     )
 
 
