@@ -52,7 +52,6 @@ def create_app(config: MockASConfig | None = None, *, state: State | None = None
 
     from . import inspector  # noqa: F401 - its routes (the page at /__mock_as__/ui) join the control API
     from .control import control_api
-    from .control_sessions import sessions_api
 
     if state is None:
         state = State(make_config(config, **settings))
@@ -94,7 +93,6 @@ def create_app(config: MockASConfig | None = None, *, state: State | None = None
         return response
 
     app.register_blueprint(control_api)
-    app.register_blueprint(sessions_api)
     app.wsgi_app = am_front(state, app.wsgi_app)  # type: ignore[method-assign,assignment]
     return app
 

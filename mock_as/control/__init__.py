@@ -9,11 +9,12 @@ query parameter (``/`` by default, ``customers`` and ``/customers`` alike).
 
 Three rooms, one per layer: :mod:`.body` reads a request (strict JSON, the realm asked for),
 :mod:`.views` writes answers (users, clients, tokens … as JSON), :mod:`.routes` maps the URLs to
-the state. Values are checked by the configuration models themselves, as everywhere else.
+the state (:mod:`.sessions` those of the SSO sessions). Values are checked by the configuration models themselves, as everywhere else.
 """
 
 from __future__ import annotations
 
+from . import sessions  # noqa: F401 - its routes join control_api
 from .body import ControlError
 from .routes import PREFIX, USER_PATCH_KEYS, control_api, openapi_document, settings_keys
 
