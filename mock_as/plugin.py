@@ -289,15 +289,24 @@ def mock_as_requests(
 def mock_as_httpx(
     request: pytest.FixtureRequest, mock_as_state: State, mock_as_config: MockASConfig
 ) -> Iterator[MockAS]:
-    """Function-scoped in-process mock for ``httpx`` (sync and async clients), through respx.
-    Needs ``pip install 'mock-as[httpx]'``."""
+    """Function-scoped in-process mock for ``httpx`` (sync and async clients): calls to ``base_url``
+    reach the same state with no socket; calls to the live server (``mock_as`` in the same test) go
+    through to it; any other URL fails with respx's "not mocked". Needs ``pip install 'mock-as[httpx]'``."""
     try:
-        import respx  # noqa: F401
+        import respx
     except ImportError:
         raise ConfigError("mock_as_httpx needs the httpx extra: pip install 'mock-as[httpx]'") from None
+    import respx
+
     from .patching import patch_httpx
 
     mock_as_state.reconfigure(_test_config(request, mock_as_config))
-    with patch_httpx(state=mock_as_state) as handle:
+    router = respx.mock(assert_all_called=False)
+    if {"mock_as", "mock_as_server"} & set(request.fixturenames):
+        # The same test also talks to the live server: let those calls reach its socket, while any
+        # other unmatched URL still fails loudly.
+        server: MockASServer = request.getfixturevalue("mock_as_server")
+        router.route(url__startswith=server.base_url.rsplit("/", 1)[0] + "/").pass_through()
+    with router, patch_httpx(state=mock_as_state, respx_mock=router) as handle:
         yield handle
     _check_expected_faults(mock_as_state)

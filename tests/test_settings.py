@@ -557,3 +557,27 @@ def test_all(mock_as):
 """
     )
     _run(pytester).assert_outcomes(passed=1)
+
+
+def test_one_test_reaches_the_live_server_and_the_httpx_patch(pytester):
+    """Issue #13, item 4: ``mock_as`` and ``mock_as_httpx`` together, for httpx as for requests."""
+    pytester.makepyfile(
+        """
+import httpx
+import pytest
+
+FORM = dict(grant_type="password", username="demo", password="Ch4ng31t", client_id="myClient",
+            client_secret="forgerock", scope="write")
+
+def test_both(mock_as, mock_as_httpx):
+    live = httpx.post(mock_as.token_url, data=FORM)
+    patched = httpx.post(mock_as_httpx.token_url, data=FORM)
+    assert (live.status_code, patched.status_code) == (200, 200)
+    # one state: the token issued live is active in-process, and the reverse
+    info = httpx.get(mock_as_httpx.url_for("tokeninfo"), params={"access_token": live.json()["access_token"]})
+    assert info.status_code == 200
+    with pytest.raises(Exception, match="not mocked"):
+        httpx.get("https://elsewhere.example/")
+"""
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
