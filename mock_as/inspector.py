@@ -68,15 +68,16 @@ def page_context() -> dict[str, Any]:
     """What the page shows when it is served: the state's realms with their clients and users."""
     state = current_app.extensions["mock_as"]
     am_base = external_base(request.environ, context_prefix(state.config.context_path))
-    realms = [
-        {
-            "name": realm.name,
-            "token_url": f"{am_base}/oauth2{realm_path(realm.name)}/access_token",
-            "clients": [client_json(c) for c in list(realm.clients.values())],
-            "users": [user_json(state.lockout, realm, u) for u in list(realm.users.values())],
-        }
-        for realm in list(state.realms.values())
-    ]
+    with state.lock:  # one consistent view while a reset or reseed elsewhere rebuilds the realms
+        realms = [
+            {
+                "name": realm.name,
+                "token_url": f"{am_base}/oauth2{realm_path(realm.name)}/access_token",
+                "clients": [client_json(c) for c in list(realm.clients.values())],
+                "users": [user_json(state.lockout, realm, u) for u in list(realm.users.values())],
+            }
+            for realm in list(state.realms.values())
+        ]
     return {
         "prefix": PREFIX,
         "version": __version__,

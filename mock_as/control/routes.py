@@ -232,8 +232,11 @@ def _put_user(where: Realm, user: UserConfig) -> UserConfig:
 @control_api.get("/users")
 def list_users() -> FlaskResponse:
     """A realm's users, seeded ones included, with passwords and lockout state."""
-    where = realm()
-    return reply([user_json(state().lockout, where, u) for u in list(where.users.values())])
+    st = state()
+    with st.lock:  # one consistent view: a reset or reseed elsewhere replaces the users wholesale
+        where = realm()
+        users = [user_json(st.lockout, where, u) for u in list(where.users.values())]
+    return reply(users)
 
 
 @control_api.post("/users")
