@@ -8,7 +8,7 @@ import signal
 import socket
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,7 +20,9 @@ from .paths import control_url, realm_path
 from .server import exposure_warning, listening_url, make_wsgi_server
 from .state import State
 from .store import StoreUnavailable
-from .tls import TLSFront
+
+if TYPE_CHECKING:
+    from .tls import TLSFront
 
 DEFAULTS = MockASConfig()
 DEFAULT_PORT = 8080  # AM's documented HTTP port
@@ -252,6 +254,8 @@ def listen(
             socket.getaddrinfo(config.host, config.port, type=socket.SOCK_STREAM)
             raise
         return server, listening_url(server, config.context_path), None, None
+    from .tls import TLSFront
+
     server = make_wsgi_server(state, "127.0.0.1", 0, threads=threads, url_scheme="https")
     try:
         tls = TLSFront(

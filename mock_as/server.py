@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from waitress.task import ThreadedTaskDispatcher
 
@@ -22,7 +22,9 @@ from .handle import MockAS
 from .limits import MAX_BODY_BYTES, MAX_HEADER_BYTES
 from .paths import CONTROL_PREFIX, is_loopback, server_url
 from .state import State
-from .tls import TLSFront
+
+if TYPE_CHECKING:
+    from .tls import TLSFront
 
 log = logging.getLogger("mock_as")
 
@@ -286,6 +288,8 @@ class MockASServer(MockAS):
             raise MockASError("Server is already running")
         cfg = self.state.config
         if cfg.tls:  # waitress on a private loopback port, TLS in front of it on the public one
+            from .tls import TLSFront
+
             self._server = make_wsgi_server(self.state, "127.0.0.1", 0, url_scheme="https")
             upstream = (self._server.effective_host, self._server.effective_port)
             try:

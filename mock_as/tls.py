@@ -25,8 +25,6 @@ import tempfile
 import threading
 from typing import Any
 
-import trustme
-
 from .errors import ConfigError
 from .paths import server_url
 
@@ -39,6 +37,8 @@ CHUNK = 65536
 def make_certificate(ca_path: str | None = None) -> tuple[ssl.SSLContext, str]:
     """A server context with a fresh certificate for the loopback names, and the path of the PEM
     file holding the CA that signed it (``ca_path``, or a new temporary file)."""
+    import trustme  # cryptography's x509 costs tens of milliseconds: only a TLS run pays them
+
     ca = trustme.CA(organization_name="mock-as throwaway test CA")
     cert = ca.issue_cert("127.0.0.1", "::1", "localhost")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

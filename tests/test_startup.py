@@ -16,8 +16,9 @@ from urllib.parse import urlencode
 from mock_as.state import State
 from mock_as.config import MockASConfig, DOCUMENTED_REQUEST
 from mock_as.app import wsgi_app
+import mock_as.cli, mock_as.server  # what `mock-as serve` loads before it listens
 
-HEAVY = ("faker", "flask", "werkzeug", "cryptography")
+HEAVY = ("faker", "flask", "werkzeug", "cryptography", "trustme", "ssl", "redis")
 state = State(MockASConfig(seed=0))
 app = wsgi_app(state)
 
@@ -41,7 +42,7 @@ print(json.dumps({"control": status, "after": sorted(m for m in HEAVY if m in sy
 """
 
 
-def test_the_first_token_imports_no_framework_faker_or_cryptography():
+def test_the_first_token_imports_no_framework_faker_tls_or_cryptography():
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(SCRIPT)], capture_output=True, text=True, check=True
     )
