@@ -2,12 +2,13 @@
 
 Every POST gets the same canned OAuth2 token response, with no request
 parsing beyond draining the body. Because it runs on the same WSGI server
-(waitress, 4 threads) as the real mock, the throughput gap between the two
-measures the application's own cost rather than the server's.
+(waitress, with as many worker threads as the mock it is compared with) as
+the real mock, the throughput gap between the two measures the application's
+own cost rather than the server's.
 
 Usage::
 
-    python bench/canned_server.py <port>
+    python bench/canned_server.py <port> [--threads N]
 
 Binds 127.0.0.1:<port> (0 picks a free port) and prints ``READY <port>`` on
 stdout once the socket is listening.
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 HOST = "127.0.0.1"
-THREADS = 4
+THREADS = 4  # waitress's default
 
 TOKEN_BODY: bytes = (
     b'{"access_token":"sbQZuveFumUDV5R1vVBl6QAGNB8","scope":"write","token_type":"Bearer","expires_in":3599}'
@@ -76,11 +77,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="silence waitress's per-request 'Task queue depth' warnings",
     )
+    parser.add_argument("--threads", type=int, default=THREADS, help=f"worker threads (default {THREADS})")
     args = parser.parse_args(argv)
     if args.quiet_queue:
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
-    server = create_server(app, host=HOST, port=args.port, threads=THREADS)
+    server = create_server(app, host=HOST, port=args.port, threads=args.threads)
     # Turn SIGTERM into a normal exit so the listening socket is closed cleanly.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
     # The socket is bound and listening once create_server returns.

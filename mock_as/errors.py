@@ -21,13 +21,17 @@ class ConfigError(MockASError):
     """A configuration (file, marker or keyword) is invalid; the message names the key."""
 
 
+compact_json = json.JSONEncoder(separators=(",", ":")).encode
+"""``json.dumps(value, separators=(",", ":"))`` with one encoder made once (``dumps`` makes one per
+call when given separators)."""
+
 _MARKUP = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
 
 def json_body(payload: object) -> bytes:
     """Compact JSON with ``<``, ``>`` and ``&`` written as escapes: an error that quotes the request
     (a rejected scope, a method) then never carries markup, and every JSON parser reads the same text."""
-    return json.dumps(payload, separators=(",", ":")).translate(_MARKUP).encode()
+    return compact_json(payload).translate(_MARKUP).encode()
 
 
 def reason_phrase(status: int) -> str:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import SigningAlg
-from .errors import ConfigError
+from .errors import ConfigError, compact_json
 
 # cryptography is imported where a key is first made or used (its import costs a server's
 # start-up more than everything else it does before the first token).
@@ -196,11 +196,7 @@ class SigningKey:
     def encode(self, claims: Mapping[str, Any]) -> str:
         """A compact JWS over ``claims`` with header ``{"typ":"JWT","kid":…,"alg":…}``."""
         header = {"typ": "JWT", "kid": self.kid, "alg": self.alg}
-        signing_input = (
-            b64url(json.dumps(header, separators=(",", ":")).encode())
-            + "."
-            + b64url(json.dumps(claims, separators=(",", ":")).encode())
-        )
+        signing_input = b64url(compact_json(header).encode()) + "." + b64url(compact_json(claims).encode())
         return signing_input + "." + b64url(self.sign(signing_input.encode("ascii")))
 
     def decode(self, token: str) -> dict[str, Any] | None:

@@ -9,13 +9,20 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote, unquote_plus
 
-from .errors import JSON_TYPE, HTTPError, OAuthError, invalid_client, invalid_request, method_not_allowed
+from .errors import (
+    JSON_TYPE,
+    HTTPError,
+    OAuthError,
+    compact_json,
+    invalid_client,
+    invalid_request,
+    method_not_allowed,
+)
 
 if TYPE_CHECKING:
     from .config import ClientConfig
@@ -76,7 +83,7 @@ class Response:
     def json(
         cls, status: int, payload: Mapping[str, Any], headers: tuple[tuple[str, str], ...] = JSON_TYPE
     ) -> Response:
-        return cls(status, headers, json.dumps(payload, separators=(",", ":")).encode())
+        return cls(status, headers, compact_json(payload).encode())
 
     @classmethod
     def error(cls, e: HTTPError) -> Response:

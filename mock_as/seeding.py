@@ -14,6 +14,7 @@ import threading
 import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from .config import UserConfig
 
@@ -76,10 +77,11 @@ class TokenSource:
     True
     """
 
-    __slots__ = ("_allocate", "_counter", "_key", "_lock")
+    __slots__ = ("_allocate", "_counter", "_hashers", "_key", "_lock")
 
     def __init__(self, seed: int, allocate: Callable[[int], int] | None = None) -> None:
         self._key = hashlib.sha256(f"mock-as:{seed}".encode()).digest()
+        self._hashers: dict[int, Any] = {}  # a keyed BLAKE2b per digest size, copied per use (no re-keying)
         self._counter = 0
         self._lock = threading.Lock()
         self._allocate = allocate
@@ -100,7 +102,12 @@ class TokenSource:
 
     def bytes_at(self, counter: int, size: int) -> bytes:
         """``size`` (at most 64) bytes for the sequence number ``counter``."""
-        return hashlib.blake2b(counter.to_bytes(8, "big"), key=self._key, digest_size=size).digest()
+        hasher = self._hashers.get(size)
+        if hasher is None:
+            hasher = self._hashers[size] = hashlib.blake2b(key=self._key, digest_size=size)
+        h = hasher.copy()
+        h.update(counter.to_bytes(8, "big"))
+        return h.digest()
 
     def random_bytes(self, size: int) -> bytes:
         """``size`` (at most 64) bytes, the next in the sequence."""

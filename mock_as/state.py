@@ -58,6 +58,8 @@ JOURNAL_BYTES = 4 * 1024 * 1024
 JOURNAL_ENTRY_OVERHEAD = 256
 """What an entry costs beyond its text: the record itself, its fixed fields."""
 MORE = "…"
+COMPACT_EVERY = 256
+"""Issues between two looks at the max_tokens order and expiry queues for ids to forget."""
 NAMESPACE = re.compile(r"[A-Za-z0-9._-]{1,100}")
 """What ``store_namespace`` may be: no ``:`` (the key separator) and no glob character, so one
 namespace's keys never match another's pattern."""
@@ -421,8 +423,16 @@ def clip(text: str, limit: int = JOURNAL_VALUE_BYTES) -> str:
     return cut.decode("utf-8", "ignore") + MORE
 
 
+#: Characters an entry's path, keys and values may add up to and still fit every cap uncut: a
+#: character is at most 4 bytes of UTF-8, so none of them can pass JOURNAL_VALUE_BYTES.
+_UNCUT_CHARS = min(JOURNAL_VALUE_BYTES, JOURNAL_ENTRY_BYTES) // 4
+
+
 def clipped(call: Call) -> tuple[Call, int]:
     """``call`` as the journal keeps it (values and entry cut to their caps) and its cost in bytes."""
+    text = call.path + "".join(itertools.chain.from_iterable(call.params.items()))
+    if len(text) <= _UNCUT_CHARS:  # the usual request: nothing to cut, one measure of its bytes
+        return call, _size(text) + JOURNAL_ENTRY_OVERHEAD
     path = clip(call.path)
     used = _size(path)
     params: dict[str, str] = {}
@@ -572,6 +582,7 @@ class State:
         self._journal_first = 0  # the sequence number of the journal's first entry since the reset
         self._journal_lock = threading.Lock()
         self._order: deque[str] = deque()  # token ids, oldest first, for the max_tokens cap
+        self._uncompacted = 0  # tokens issued since the last look at what _compact would drop
         self._dirty = False
         self._build_initial()
         self.lockout = Lockout(self)
@@ -818,13 +829,16 @@ class State:
                 self._order.append(token.id)
                 if len(self.tokens) > cap:
                     self._evict(cap)
-                self._compact()
+                self._uncompacted += 1
+                if self._uncompacted >= COMPACT_EVERY:
+                    self._uncompacted = 0
+                    self._compact()
         return token
 
     def _compact(self) -> None:
         """Drop the ids of revoked, expired and evicted tokens from the issue order and the expiry
         queues once they outnumber the live ones: all at once, so issuing stays O(1) on average and
-        the cap bounds the memory of both."""
+        the cap bounds the memory of both (looked at every :data:`COMPACT_EVERY` issues)."""
         tokens = self.tokens
         assert isinstance(tokens, TokenStore)  # without a store
         room = 2 * len(tokens) + 1024

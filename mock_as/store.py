@@ -25,7 +25,6 @@ which the endpoints answer as AM does when its data store is down: 503, in the s
 from __future__ import annotations
 
 import io
-import json
 import pickle
 import secrets
 import threading
@@ -34,7 +33,7 @@ from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
-from .errors import ConfigError
+from .errors import ConfigError, compact_json
 
 __all__ = [
     "STORE_TIMEOUT",
@@ -402,4 +401,4 @@ class RedisMapping(MutableMapping[str, _T]):
 
 def json_dumps(value: Any) -> bytes:
     """Compact JSON bytes."""
-    return json.dumps(value, separators=(",", ":")).encode()
+    return compact_json(value).encode()

@@ -16,6 +16,8 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mock_as.limits import MAX_BODY_BYTES, MAX_HEADER_BYTES
 from mock_as.server import SERVER_LIMITS, MockASServer
@@ -306,6 +308,26 @@ def test_the_journal_keeps_its_total_and_drops_the_oldest():
     assert calls[-1].path == "/x/999"
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    path=st.text(max_size=300),
+    params=st.dictionaries(st.text(max_size=120), st.text(max_size=400), max_size=12),
+)
+def test_a_journal_entry_costs_its_bytes_however_it_is_measured(path, params):
+    """A short entry is measured in one go and kept whole; it costs what cutting it field by field
+    would have found (UTF-8 bytes of path, keys and values, lone surrogates counted as "?")."""
+    from mock_as.state import JOURNAL_ENTRY_OVERHEAD, Call, clip, clipped
+
+    call = Call("POST", path, None, None, params, 200, None, 0.0)
+    kept, cost = clipped(call)
+    fields = [path, *(part for item in params.items() for part in item)]
+    if all(clip(f) == f for f in fields) and sum(len(f.encode("utf-8", "replace")) for f in fields) <= 8192:
+        assert kept == call
+        assert cost == sum(len(f.encode("utf-8", "replace")) for f in fields) + JOURNAL_ENTRY_OVERHEAD
+    else:
+        assert kept != call
+
+
 def test_the_journal_pages():
     with MockASServer(seed=3) as server:
         _pages(server)
@@ -347,9 +369,10 @@ def test_the_oldest_tokens_go_first_and_then_are_unknown(am):
 
 def test_the_token_cap_costs_nothing_per_issue_for_revoked_tokens():
     from mock_as.config import MockASConfig
-    from mock_as.state import State
+    from mock_as.state import COMPACT_EVERY, State
 
     state = State(MockASConfig(max_tokens=10))
+    bound = 2 * 10 + 1024 + COMPACT_EVERY  # compaction's threshold, looked at every COMPACT_EVERY issues
     for _ in range(5000):
         token = state.issue(
             kind="access_token",
@@ -361,7 +384,7 @@ def test_the_token_cap_costs_nothing_per_issue_for_revoked_tokens():
             lifetime=60,
         )
         state.revoke(token.id)
-    assert len(state._order) <= 2 * 10 + 1024
+    assert len(state._order) <= bound
     for _ in range(5000):  # evicted, not expired: their expiry entries go too
         state.issue(
             kind="access_token",
@@ -373,7 +396,7 @@ def test_the_token_cap_costs_nothing_per_issue_for_revoked_tokens():
             lifetime=60,
         )
     assert len(state.tokens) == 10
-    assert state.tokens.queued() <= 2 * 10 + 1024
+    assert state.tokens.queued() <= bound
 
 
 # -- the fault queue: capped, and matched without a scan ---------------------------------------------
