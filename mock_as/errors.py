@@ -9,6 +9,7 @@ Both transports, the control API and the fault injector raise these and nothing 
 
 from __future__ import annotations
 
+import functools
 import json
 from http import HTTPStatus
 
@@ -34,6 +35,7 @@ def json_body(payload: object) -> bytes:
     return compact_json(payload).translate(_MARKUP).encode()
 
 
+@functools.cache
 def reason_phrase(status: int) -> str:
     """The standard reason phrase of ``status``, or ``Error`` for a status HTTP does not name."""
     try:

@@ -803,24 +803,26 @@ class State:
         tokens = self.tokens
         assert isinstance(tokens, TokenStore)  # without a store
         with self.lock:
-            token_id = random.token()
+            # The same numbers of the sequence as the store's path above: id, grant unless given, audit.
+            first = random.reserve(2 if auth_grant_id else 3)
+            token_id = _grant_str(random.bytes_at(first, 20))
             grant = None
             if not auth_grant_id:
-                grant = random.random_bytes(20)
+                grant = random.bytes_at(first + 1, 20)
                 auth_grant_id = _grant_str(grant)
-            audit = _uuid4(random.random_bytes(16))
+            audit = _uuid4(random.bytes_at(first + (1 if grant is None else 2), 16))
             token = Token(
-                id=token_id,
-                kind=kind,
-                realm=realm,
-                client_id=client_id,
-                username=username,
-                scopes=scopes,
-                grant_type=grant_type,
-                issued_at=now,
-                expires_at=None if lifetime < 0 else now + lifetime,
-                auth_grant_id=auth_grant_id,
-                audit_id=_uuid_str(audit),
+                token_id,
+                kind,
+                realm,
+                client_id,
+                username,
+                scopes,
+                grant_type,
+                now,
+                None if lifetime < 0 else now + lifetime,
+                auth_grant_id,
+                _uuid_str(audit),
             )
             tokens.add(token, grant, audit)
             tokens.purge(now)
