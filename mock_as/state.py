@@ -23,6 +23,7 @@ import math
 import re
 import secrets
 import struct
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
@@ -139,48 +140,61 @@ def _uuid_str(raw: bytes) -> str:
 
 #: A compact row: the index of the token's shared fields, the issue instant, the grant id's 20
 #: bytes and the audit id's 16.
-_ROW = struct.Struct("<Id36s")
-_GRANT = slice(12, 32)
+_ROW = struct.Struct("<IdQ36s")
+SHARDS = 64
+"""The dicts the token map is spread over (a power of two)."""
+_SHARD_MASK = SHARDS - 1
+_GRANT = slice(20, 40)
+_SEQ = struct.Struct("<Q")
+_SEQ_AT = 12  # where a row's issue sequence number starts
 
 
 class TokenStore(MutableMapping[str, Token]):
     """Issued tokens by id, in a compact form, with their expiry queues.
 
-    A live token costs its id, one slot of the map and a row of 48 bytes (:data:`_ROW`): the index
+    A live token costs its id, one slot of the map and a row of 56 bytes (:data:`_ROW`): the index
     of a tuple shared by every token with the same kind, realm, client, user, scopes, grant type
-    and lifetime; the issue instant; the grant and audit ids as raw bytes. Reading one builds the
+    and lifetime; the issue instant; its number in the issue order (what iteration follows); the
+    grant and audit ids as raw bytes. Reading one builds the
     :class:`Token` back, equal field for field (a token whose ids or times do not fit that form is
     kept whole, as a tuple). Rows are ``bytes``, which the garbage collector does not track, so the
     map is left untracked and a full collection does not walk a million tokens (it only glances
     over the expiry queues' pointers to strings).
+
+    The map is :data:`SHARDS` dicts, a token in the one its id's hash picks: a dict that churns at a
+    constant size is rebuilt now and then (a new table before the old is freed), and one table for
+    every token would be megabytes that the C allocator keeps a spare of; a shard's table is small,
+    and a freed one is reused by the next.
 
     Expiry: one first-in, first-out queue of ids per lifetime (on a clock that moves forward, the
     oldest of a queue expires first; a token issued after the clock moved back waits behind older
     ones); :meth:`purge` drops a few expired tokens from the queues' heads, so memory stays flat
     without a sweeper thread."""
 
-    __slots__ = ("_fields", "_index", "_last_grant", "_queues", "_rows")
+    __slots__ = ("_count", "_fields", "_index", "_last_grant", "_queues", "_sequence", "_shards")
 
     def __init__(self) -> None:
-        self._rows: dict[str, bytes | tuple[Any, ...]] = {}
+        self._shards: tuple[dict[str, bytes | tuple[Any, ...]], ...] = tuple({} for _ in range(SHARDS))
+        self._count = 0
+        self._sequence = 0  # the next token's number in the issue order
         self._fields: list[tuple[Any, ...]] = []
         self._index: dict[tuple[Any, ...], int] = {}
         self._last_grant: tuple[str, bytes] = ("", b"")
         self._queues: dict[float, deque[str]] = {}
 
     def _pack(
-        self, token: Token, grant: bytes | None = None, audit: bytes | None = None
+        self, token: Token, sequence: int, grant: bytes | None = None, audit: bytes | None = None
     ) -> tuple[bytes | tuple[Any, ...], float | None]:
         issued, expires = token.issued_at, token.expires_at
         lifetime = None if expires is None else expires - issued
         if lifetime is not None and issued + lifetime != expires:
-            return tuple(token), lifetime
+            return (*token, sequence), lifetime
         if grant is None:
             grant = self._grant_bytes(token.auth_grant_id)
         if audit is None:
             audit = _uuid_bytes(token.audit_id)
         if grant is None or audit is None or type(issued) is not float:
-            return tuple(token), lifetime
+            return (*token, sequence), lifetime
         key = (
             token.kind,
             token.realm,
@@ -194,7 +208,7 @@ class TokenStore(MutableMapping[str, Token]):
         if index is None:
             index = self._index[key] = len(self._fields)
             self._fields.append(key)
-        return _ROW.pack(index, issued, grant + audit), lifetime
+        return _ROW.pack(index, issued, sequence, grant + audit), lifetime
 
     def _grant_bytes(self, grant_id: str) -> bytes | None:
         # A refresh token shares the grant of the access token stored just before it.
@@ -205,8 +219,8 @@ class TokenStore(MutableMapping[str, Token]):
 
     def _unpack(self, token_id: str, row: bytes | tuple[Any, ...]) -> Token:
         if isinstance(row, tuple):
-            return Token._make(row)
-        index, issued, ids = _ROW.unpack(row)
+            return Token._make(row[:-1])
+        index, issued, _, ids = _ROW.unpack(row)
         kind, realm, client_id, username, scopes, grant_type, lifetime = self._fields[index]
         return Token(
             token_id,
@@ -225,15 +239,21 @@ class TokenStore(MutableMapping[str, Token]):
     def _expires(self, row: bytes | tuple[Any, ...]) -> float | None:
         if isinstance(row, tuple):
             return row[8]  # type: ignore[no-any-return]
-        index, issued, _ = _ROW.unpack(row)
+        index, issued, _, _ = _ROW.unpack(row)
         lifetime = self._fields[index][6]
         return None if lifetime is None else issued + lifetime
 
+    @staticmethod
+    def _sequence_of(row: bytes | tuple[Any, ...]) -> int:
+        if isinstance(row, tuple):
+            return row[-1]  # type: ignore[no-any-return]
+        return _SEQ.unpack_from(row, _SEQ_AT)[0]  # type: ignore[no-any-return]
+
     def __getitem__(self, token_id: str) -> Token:
-        return self._unpack(token_id, self._rows[token_id])
+        return self._unpack(token_id, self._shards[hash(token_id) & _SHARD_MASK][token_id])
 
     def get(self, token_id: str, default: Token | None = None) -> Token | None:  # type: ignore[override]
-        row = self._rows.get(token_id)
+        row = self._shards[hash(token_id) & _SHARD_MASK].get(token_id)
         return default if row is None else self._unpack(token_id, row)
 
     def __setitem__(self, token_id: str, token: Token) -> None:
@@ -249,10 +269,18 @@ class TokenStore(MutableMapping[str, Token]):
         """Store ``token`` under its id (or ``token_id``); ``grant`` and ``audit`` are the raw bytes
         its grant and audit ids were made from, when the caller has them (else they are read back
         from the ids)."""
-        row, lifetime = self._pack(token, grant, audit)
         if token_id is None:
             token_id = token.id
-        self._rows[token_id] = row
+        shard = self._shards[hash(token_id) & _SHARD_MASK]
+        old = shard.get(token_id)
+        if old is None:
+            sequence = self._sequence
+            self._sequence = sequence + 1
+            self._count += 1
+        else:  # stored again: it keeps its place in the issue order
+            sequence = self._sequence_of(old)
+        row, lifetime = self._pack(token, sequence, grant, audit)
+        shard[token_id] = row
         if type(row) is bytes:
             self._last_grant = (token.auth_grant_id, row[_GRANT])
         if lifetime is not None:
@@ -264,16 +292,18 @@ class TokenStore(MutableMapping[str, Token]):
     def purge(self, now: float, budget: int = 4) -> None:
         """Pop at most ``budget`` entries off the expiry queues' heads: expired tokens are dropped,
         ids already gone (revoked) are forgotten."""
-        rows = self._rows
+        shards = self._shards
         for queue in self._queues.values():
             while budget > 0 and queue:
                 token_id = queue[0]
-                row = rows.get(token_id)
+                shard = shards[hash(token_id) & _SHARD_MASK]
+                row = shard.get(token_id)
                 if row is not None:
                     expires = self._expires(row)
                     if expires is None or now < expires:
                         break
-                    del rows[token_id]
+                    del shard[token_id]
+                    self._count -= 1
                 queue.popleft()
                 budget -= 1
 
@@ -282,15 +312,15 @@ class TokenStore(MutableMapping[str, Token]):
         raw = _grant_bytes(auth_grant_id)
         return [
             token_id
-            for token_id, row in self._rows.items()
+            for shard in self._shards
+            for token_id, row in shard.items()
             if (row[_GRANT] == raw if type(row) is bytes else row[9] == auth_grant_id)
         ]
 
     def compact(self) -> None:
         """Forget the queued ids of tokens no longer stored (revoked or evicted)."""
-        rows = self._rows
         for lifetime, queue in list(self._queues.items()):
-            kept = deque(i for i in queue if i in rows)
+            kept = deque(i for i in queue if i in self)
             if kept:
                 self._queues[lifetime] = kept
             else:
@@ -301,26 +331,41 @@ class TokenStore(MutableMapping[str, Token]):
         return sum(len(q) for q in self._queues.values())
 
     def __delitem__(self, token_id: str) -> None:
-        del self._rows[token_id]
+        del self._shards[hash(token_id) & _SHARD_MASK][token_id]
+        self._count -= 1
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._rows)
+        """The ids in the order the tokens were issued (the map itself is spread over shards)."""
+        rows = itertools.chain.from_iterable(shard.items() for shard in self._shards)
+        ordered = sorted(rows, key=lambda item: self._sequence_of(item[1]))
+        return iter([token_id for token_id, _ in ordered])
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return self._count
 
     def __contains__(self, token_id: object) -> bool:
-        return token_id in self._rows
+        return type(token_id) is str and token_id in self._shards[hash(token_id) & _SHARD_MASK]
+
+    def rows(self) -> Iterator[bytes | tuple[Any, ...]]:
+        """Every stored row (for measuring the store)."""
+        return itertools.chain.from_iterable(shard.values() for shard in self._shards)
+
+    def table_bytes(self) -> int:
+        """The memory of the map's tables (not of the ids and rows they point to)."""
+        return sum(sys.getsizeof(shard) for shard in self._shards)
 
     def clear(self) -> None:
-        self._rows.clear()
+        for shard in self._shards:
+            shard.clear()
+        self._count = 0
+        self._sequence = 0
         self._fields.clear()
         self._index.clear()
         self._queues.clear()
         self._last_grant = ("", b"")
 
     def __repr__(self) -> str:
-        return f"<TokenStore of {len(self._rows)} tokens>"
+        return f"<TokenStore of {self._count} tokens>"
 
 
 def _encode_token(token: Token) -> bytes:

@@ -71,7 +71,7 @@ def test_issued_tokens_read_back_and_their_rows_leave_the_garbage_collector():
     assert [state.tokens[t.id] for t in issued] == issued
     gc.collect()
     gc.collect()  # a row is let go once the shared tuple it points to has been
-    assert not any(gc.is_tracked(row) for row in state.tokens._rows.values())
+    assert not any(gc.is_tracked(row) for row in state.tokens.rows())
 
 
 def test_expired_tokens_are_purged_as_new_ones_are_issued():
@@ -112,3 +112,36 @@ def test_a_token_of_an_existing_grant_reads_back_with_that_grant():
     )
     assert state.tokens[refresh.id].auth_grant_id == access.auth_grant_id
     assert state.revoke_grant(access.auth_grant_id) == 2
+
+
+def test_the_store_lists_tokens_in_issue_order_and_keeps_each_table_small():
+    """The map is spread over shards by hash, yet listing follows the issue order (a frozen clock
+    gives every token the same instant), a token stored again keeps its place, and no shard's
+    table grows with the whole store."""
+    store = TokenStore()
+    ids = [f"id{i:04d}" for i in range(2000)]
+    odd = {5, 17}  # kept whole as tuples: an audit id the packed row cannot hold
+    for i, token_id in enumerate(ids):
+        store[token_id] = token(id=token_id, audit_id="not-a-uuid" if i in odd else token().audit_id)
+    del store[ids[1]]
+    store[ids[3]] = token(id=ids[3], username="again")
+    expected = [i for i in ids if i != ids[1]]
+    assert list(store) == expected
+    assert [t.id for t in store.values()] == expected
+    assert store[ids[3]].username == "again"
+    assert len(store) == 1999
+    biggest = max(__import__("sys").getsizeof(shard) for shard in store._shards)
+    assert biggest * 8 < store.table_bytes()  # the tokens are spread, no table holds them all
+    store.clear()
+    assert (len(store), list(store)) == (0, [])
+
+
+def test_the_control_api_lists_tokens_in_issue_order_on_a_frozen_clock(mock_as):
+    import requests
+
+    from tests.helpers import DOCS_FORM
+
+    mock_as.clock.freeze()
+    issued = [requests.post(mock_as.token_url, data=DOCS_FORM).json()["access_token"] for _ in range(30)]
+    listed = requests.get(mock_as.control_url + "/tokens").json()
+    assert [t["id"] for t in listed] == issued
