@@ -1,7 +1,8 @@
 """Live: ``mock-as serve`` under concurrent load vs a canned-JSON server and ``oauth2-mock-server``.
 
-All the servers run on 127.0.0.1 for the whole section: the mock, the mock holding 10^6 live
-tokens (``loaded_server.py``), the canned server and the peer. ``wrk`` POSTs the ROPC form to each
+All the servers run on 127.0.0.1 for the whole section: the mock as shipped (one AM worker in
+memory) and with ``--threads 4``, a canned server with the same thread counts, the mock holding
+10^6 live tokens (``loaded_server.py``) and the peer. ``wrk`` POSTs the ROPC form to each
 in turn, round after round, rotating the order; the ratios are medians of per-round ratios. Then,
 to explain the gap to the canned server, the per-request cost of each WSGI application is measured
 in process with no socket (the mock's app, the canned app, and the endpoint code alone).
