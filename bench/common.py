@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import statistics
 import sys
 import time
@@ -134,6 +135,55 @@ def rss_bytes() -> int:
     with open("/proc/self/statm", encoding="ascii") as fh:
         resident_pages = int(fh.read().split()[1])
     return resident_pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def heap_bytes() -> dict[str, int]:
+    """Where the heap is: Python's object allocator's arenas (``arenas``, 1 MiB each on 64-bit
+    CPython 3.10+) and the C allocator's heap in use and free (``c_used``, ``c_free``, glibc's
+    ``mallinfo2``); what cannot be read here is left out."""
+    out: dict[str, int] = {}
+    if hasattr(sys, "_debugmallocstats"):
+        read, write = os.pipe()
+        saved = os.dup(2)
+        try:
+            os.dup2(write, 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(write)
+        with os.fdopen(read, "rb") as fh:
+            text = fh.read().decode("ascii", "replace")
+        found = re.search(r"# arenas allocated current\s*=\s*([\d,]+)", text)
+        if found:
+            out["arenas"] = int(found.group(1).replace(",", ""))
+    try:
+        import ctypes
+
+        class _MallInfo2(ctypes.Structure):
+            _fields_ = [
+                (name, ctypes.c_size_t)
+                for name in (
+                    "arena",
+                    "ordblks",
+                    "smblks",
+                    "hblks",
+                    "hblkhd",
+                    "usmblks",
+                    "fsmblks",
+                    "uordblks",
+                    "fordblks",
+                    "keepcost",
+                )
+            ]
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+        info = libc.mallinfo2()
+        out["c_used"], out["c_free"] = int(info.uordblks), int(info.fordblks)
+    except (OSError, AttributeError):
+        pass
+    return out
 
 
 def fmt_us(seconds: float) -> str:
