@@ -1,8 +1,8 @@
 """Live: ``mock-as serve`` under concurrent load vs a canned-JSON server and ``oauth2-mock-server``.
 
-All the servers run on 127.0.0.1 for the whole section: the mock as shipped (one AM worker in
-memory) and with ``--threads 4``, a canned server with the same thread counts, the mock holding
-10^6 live tokens (``loaded_server.py``) and the peer. ``wrk`` POSTs the ROPC form to each
+All the servers run on 127.0.0.1 for the whole section: the mock and a canned server with the
+same thread count, free to move between CPUs and both pinned to one CPU (``taskset``), the mock
+holding 10^6 live tokens (``loaded_server.py``) and the peer. ``wrk`` POSTs the ROPC form to each
 in turn, round after round, rotating the order; the ratios are medians of per-round ratios. Then,
 to explain the gap to the canned server, the per-request cost of each WSGI application is measured
 in process with no socket (the mock's app, the canned app, and the endpoint code alone).
@@ -16,6 +16,7 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -52,10 +53,8 @@ CANNED_GOAL = 0.6
 LOADED_TOKENS = 1_000_000
 CONNECTIONS = 16
 WRK_THREADS = 2
-#: ``mock-as serve``'s AM workers with the state in memory.
-DEFAULT_THREADS = AM_THREADS
-#: waitress's own default, and the mock's before one worker proved faster.
-WAITRESS_THREADS = 4
+#: ``mock-as serve``'s AM workers, and the canned server's.
+THREADS = AM_THREADS
 #: ``mock-as serve -q`` prints only its base URL; the port is read from it.
 MOCK_READY = r"^http://127\.0\.0\.1:(?P<port>\d+)\S*\s*$"
 PEER_DIR = HERE / "peers"
@@ -117,35 +116,37 @@ class Subject:
     path: str
 
 
+def pinned_cpu() -> int | None:
+    """The CPU the pinned pair runs on (the last this process may use), or ``None`` where
+    ``taskset`` or a second CPU is missing."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if len(cpus) < 2 or shutil.which("taskset") is None:
+        return None
+    return cpus[-1]
+
+
 def subjects(with_peer: bool) -> list[Subject]:
-    """The mock as shipped and with 4 workers, the canned baseline with the same thread counts, the
-    loaded mock and (if it can run) the peer."""
+    """The mock and the canned baseline with the same thread count, free to move between CPUs and
+    both pinned to one, the loaded mock and (if it can run) the peer."""
     mock = [*mock_command(), "serve", "-p", "0", "-q", "--seed", "0"]
-    canned = [sys.executable, str(HERE / "canned_server.py"), "0", "--quiet-queue"]
+    canned = [sys.executable, str(HERE / "canned_server.py"), "0", "--quiet-queue", "--threads", str(THREADS)]
     out = [
         Subject("mock", "`mock-as serve`", mock, MOCK_READY, "/openam" + TOKEN_PATH),
-        Subject(
-            "canned",
-            "canned JSON (waitress)",
-            [*canned, "--threads", str(DEFAULT_THREADS)],
-            READY_REGEX,
-            "/token",
-        ),
-        Subject(
-            "mock4",
-            "`mock-as serve --threads 4`",
-            [*mock, "--threads", str(WAITRESS_THREADS)],
-            MOCK_READY,
-            "/openam" + TOKEN_PATH,
-        ),
-        Subject(
-            "canned4",
-            "canned JSON (waitress, 4 threads)",
-            [*canned, "--threads", str(WAITRESS_THREADS)],
-            READY_REGEX,
-            "/token",
-        ),
+        Subject("canned", "canned JSON (waitress)", canned, READY_REGEX, "/token"),
     ]
+    cpu = pinned_cpu()
+    if cpu is not None:
+        pin = ["taskset", "-c", str(cpu)]
+        out += [
+            Subject(
+                "mock_pinned",
+                f"`taskset -c {cpu} mock-as serve`",
+                [*pin, *mock],
+                MOCK_READY,
+                "/openam" + TOKEN_PATH,
+            ),
+            Subject("canned_pinned", f"canned JSON on CPU {cpu}", [*pin, *canned], READY_REGEX, "/token"),
+        ]
     out.append(
         Subject(
             "loaded",
@@ -324,10 +325,10 @@ def _load_rows(
             f"own request handling (parsing, headers, socket writes, its task queue) the other "
             f"{1 - profile['app']:.0%}"
         )
-    for name, threads in (("mock", DEFAULT_THREADS), ("mock4", WAITRESS_THREADS)):
+    workers = f"{THREADS} worker threads"
+    for name, base in (("mock", "canned"), ("mock_pinned", "canned_pinned")):
         if name not in results:
             continue
-        base = "canned" if name == "mock" else "canned4"
         ours, canned = results[name], results[base]
         ours_rps = [r["requests_per_sec"] for r in ours]
         canned_rps = [r["requests_per_sec"] for r in canned]
@@ -335,27 +336,26 @@ def _load_rows(
         per_round = [m / c for m, c in zip(ours_rps, canned_rps, strict=True)]
         canned_us = 1e6 / median(canned_rps)
         added_us = 1e6 / median(ours_rps) - canned_us
-        workers = f"{threads} worker thread{'s' if threads > 1 else ''}"
         if name == "mock":
-            what = (
-                f"ROPC under load: throughput vs a canned-JSON server on the same waitress, "
-                f"{workers} each (`mock-as serve` as shipped)"
-            )
+            what = "ROPC under load: throughput vs a canned-JSON server on the same waitress and threads"
             why = (
                 f"; {spied}; at the canned server's rate the server spends {canned_us:.0f} µs of "
                 f"GIL-bound time per request and the mock adds {added_us:.0f} µs: its endpoint and "
-                "WSGI layer (the per-request row) plus the cost of handing the GIL between waitress's "
-                "I/O thread and the worker; the endpoint's own profile is flat (see In-process)"
+                "WSGI layer (the per-request row) plus the hand-overs of the GIL between waitress's "
+                "I/O thread and the workers, which cost most when the threads sit on different CPUs "
+                "(the pinned row); the endpoint's own profile is flat (see In-process)"
             )
         else:
-            what = f"ROPC under load: the same with {workers} each (`--threads {threads}`)"
+            what = "ROPC under load: the same, both servers pinned to one CPU"
             why = (
-                f"; the mock adds {added_us:.0f} µs per request to the canned server's {canned_us:.0f} µs, "
-                "more than with one worker: its Python holds the GIL that waitress's I/O thread and "
-                f"{threads} workers take turns on, and each hand-over costs; so `mock-as serve` runs "
-                f"{DEFAULT_THREADS} AM worker in memory (fault delays lend threads of their own, the "
-                f"control API has its own pool) and {WAITRESS_THREADS} with a shared store, whose "
-                "workers wait on Redis"
+                f"; both run under `taskset -c {pinned_cpu()}`; the mock adds {added_us:.0f} µs per request to the canned "
+                f"server's {canned_us:.0f} µs; pinned, both answer far more requests per second "
+                "(the mock "
+                f"{fmt_ratio(ratio_of(ours_rps, [r['requests_per_sec'] for r in results['mock']]))} "
+                "its unpinned rate, the canned server "
+                f"{fmt_ratio(ratio_of(canned_rps, [r['requests_per_sec'] for r in results['canned']]))}) "
+                "and from round to round far more evenly: a GIL handed between threads on one CPU "
+                "needs no wake-up across CPUs"
             )
         rows.append(
             Row(

@@ -112,13 +112,7 @@ def main() -> None:
     default=None,
     help="Write that CA's certificate (PEM) here, for clients to trust; implies --tls.  [env: MOCK_AS_TLS_CA]",
 )
-@click.option(
-    "--threads",
-    type=click.IntRange(1, 64),
-    default=None,
-    help="Worker threads for AM's surface.  [default: 1 in memory (the fastest under Python's GIL), "
-    "4 with --store]",
-)
+@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True, help="Worker threads.")
 @click.option(
     "--control-host",
     "control_hosts",
@@ -162,7 +156,7 @@ def main() -> None:
 )
 @click.option("--reuse-port", is_flag=True, hidden=True, help="Bind with SO_REUSEPORT (one of --workers).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the base URL.")
-def serve(threads: int | None, quiet: bool, workers: int, reuse_port: bool, **options: Any) -> None:
+def serve(threads: int, quiet: bool, workers: int, reuse_port: bool, **options: Any) -> None:
     """Serve the mock until Ctrl-C or SIGTERM."""
     config = cli_config(options, os.environ)
     if workers > 1 and config.store is None:
@@ -248,7 +242,7 @@ def cli_config(options: dict[str, Any], environ: Mapping[str, str]) -> MockASCon
 
 
 def listen(
-    state: State, threads: int | None, *, reuse_port: bool = False
+    state: State, threads: int, *, reuse_port: bool = False
 ) -> tuple[Any, str, str | None, TLSFront | None]:
     """Bind the server ``state.config`` asks for: waitress, behind a TLS front with ``tls``;
     ``reuse_port`` shares the port with the other processes of ``--workers``."""

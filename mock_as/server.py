@@ -34,12 +34,8 @@ CLEANUP_INTERVAL = 2
 """How often idle connections are looked for: one closes within IDLE_TIMEOUT + CLEANUP_INTERVAL."""
 MAX_CONNECTIONS = 4096
 """The most connections served at once (fewer if the process may not open that many files)."""
-AM_THREADS = 1
-"""Workers for AM's surface with the state in memory: its answers are pure Python under the GIL,
-so one worker answers more requests per second than several taking turns (fault delays lend
-threads of their own, the control API has its own pool)."""
-STORE_THREADS = 4
-"""Workers for AM's surface with a shared store: they wait on Redis, and others run meanwhile."""
+AM_THREADS = 4
+"""Workers for AM's surface (fault delays lend threads of their own, the control API has its own pool)."""
 CONTROL_THREADS = 2
 """Workers of the control API's own: AM's traffic and its delays never hold them."""
 MAX_DELAYED = 64
@@ -134,12 +130,6 @@ class Dispatcher(ThreadedTaskDispatcher):
         return bool(super().shutdown(cancel_pending, timeout))
 
 
-def default_threads(state: State) -> int:
-    """AM's workers when none are asked for: :data:`AM_THREADS` in memory, :data:`STORE_THREADS`
-    with a shared store."""
-    return AM_THREADS if state.store is None else STORE_THREADS
-
-
 def exposure_warning(host: str) -> str | None:
     """What to tell a user whose server listens beyond this machine's loopback (``None`` if it doesn't)."""
     if is_loopback(host):
@@ -178,19 +168,15 @@ def make_wsgi_server(
     state: State,
     host: str,
     port: int,
-    threads: int | None = None,
+    threads: int = AM_THREADS,
     url_scheme: str = "http",
     *,
     reuse_port: bool = False,
 ) -> Any:
     """A waitress server for the app over ``state``, bound but not yet running (``url_scheme``
     ``https`` behind a :class:`~mock_as.tls.TLSFront`); with ``reuse_port`` it shares the port with
-    other processes (:func:`reuse_port_socket`). ``threads``: workers for AM's surface, by default
-    :func:`default_threads`."""
+    other processes (:func:`reuse_port_socket`); ``threads`` serve AM's surface."""
     from waitress.server import create_server
-
-    if threads is None:
-        threads = default_threads(state)
 
     # waitress warns "Task queue depth is N" on every request that waits for a worker: under load
     # that is one log line per request, which costs throughput and buries real messages. Silence

@@ -44,9 +44,7 @@ def worker_argv(params: Mapping[str, Any], port: int) -> list[str]:
     """The command line of one worker: ``serve``'s options as given, on ``port``, one process."""
     argv = [sys.executable, "-m", "mock_as", "serve", "--workers", "1", "--reuse-port", "-q"]
     argv += ["--host", str(params["host"]), "--port", str(port), "--seed", str(params["seed"])]
-    if params["threads"] is not None:
-        argv += ["--threads", str(params["threads"])]
-    argv += ["--store", str(params["store"])]
+    argv += ["--threads", str(params["threads"]), "--store", str(params["store"])]
     for name in ("context_path", "users", "config_file", "max_tokens"):
         if params.get(name) is not None:
             argv += ["--" + name.replace("_", "-"), str(params[name])]
