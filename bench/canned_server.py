@@ -82,7 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.quiet_queue:
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
-    server = create_server(app, host=HOST, port=args.port, threads=args.threads)
+    server = create_server(
+        app,
+        host=HOST,
+        port=args.port,
+        threads=args.threads,
+        clear_untrusted_proxy_headers=False,  # as the mock's server: no proxy-header middleware
+    )
     # Turn SIGTERM into a normal exit so the listening socket is closed cleanly.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
     # The socket is bound and listening once create_server returns.

@@ -28,6 +28,7 @@ from .errors import OAuthError, reason_phrase
 from .faults import DROP
 from .handle import MockAS
 from .httpx_transport import intercept
+from .paths import FORWARDED_HEADERS, proxied_base
 from .protocol import Response
 from .router import handle
 from .state import State
@@ -115,7 +116,13 @@ class _Router:
         lowered = {_latin1(k).lower(): _latin1(v).strip(" \t") for k, v in headers.items()}
         if not all(_FIELD_NAME.fullmatch(k) and _FIELD_VALUE.fullmatch(v) for k, v in lowered.items()):
             return BAD_REQUEST
-        answer = handle(self.state, method, path, parts.query, lowered, body, self.base_url)
+        base = self.base_url
+        if any(name in lowered for name in FORWARDED_HEADERS):  # as behind a proxy: the live server's rule
+            own = urlsplit(base)
+            base = proxied_base(
+                own.scheme, own.netloc, own.path, *(lowered.get(n, "") for n in FORWARDED_HEADERS)
+            )
+        answer = handle(self.state, method, path, parts.query, lowered, body, base)
         answer.headers = (*answer.headers, NOSNIFF)
         return answer
 

@@ -152,12 +152,32 @@ def context_prefix(context_path: str) -> str:
 def external_base(environ: Mapping[str, Any], context_path: str) -> str:
     """Scheme, host and context path as the client addressed them, honouring X-Forwarded-* headers
     (a mock behind a proxy or in a container must put the client's view in its issuer)."""
-    scheme = environ.get("HTTP_X_FORWARDED_PROTO", "").split(",")[0].strip() or environ["wsgi.url_scheme"]
-    host = environ.get("HTTP_X_FORWARDED_HOST", "").split(",")[0].strip() or environ.get("HTTP_HOST", "")
-    if not host:
-        host = f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
-    prefix = environ.get("HTTP_X_FORWARDED_PREFIX", "").rstrip("/")
-    return f"{scheme}://{host}{prefix}{context_path}"
+    host = (
+        environ.get("HTTP_HOST", "")
+        or f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
+    )
+    return proxied_base(
+        environ["wsgi.url_scheme"],
+        host,
+        context_path,
+        environ.get("HTTP_X_FORWARDED_PROTO", ""),
+        environ.get("HTTP_X_FORWARDED_HOST", ""),
+        environ.get("HTTP_X_FORWARDED_PREFIX", ""),
+    )
+
+
+FORWARDED_HEADERS = ("x-forwarded-proto", "x-forwarded-host", "x-forwarded-prefix")
+"""The proxy headers that change the base URL the client sees (lower-cased)."""
+
+
+def proxied_base(
+    scheme: str, host: str, context_path: str, proto: str, forwarded_host: str, prefix: str
+) -> str:
+    """The base URL a client behind a proxy addressed: the first of a list of forwarded values
+    wins, an empty one leaves the server's own."""
+    scheme = proto.split(",")[0].strip() or scheme
+    host = forwarded_host.split(",")[0].strip() or host
+    return f"{scheme}://{host}{prefix.rstrip('/')}{context_path}"
 
 
 def server_url(host: str, port: int, context_path: str = "", scheme: str = "http") -> str:

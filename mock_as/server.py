@@ -54,6 +54,9 @@ SERVER_LIMITS: dict[str, Any] = {
     "backlog": 1024,
     "asyncore_use_poll": True,
     "ident": "mock-as",
+    # waitress drops X-Forwarded-* from untrusted peers; the app reads them itself, as in process
+    # (a mock behind a proxy or a container's port mapping puts the client's view in its issuer).
+    "clear_untrusted_proxy_headers": False,
 }
 
 

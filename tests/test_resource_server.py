@@ -683,3 +683,20 @@ def test_bad_input_never_breaks_an_endpoint(am, endpoint, headers, body):
         r = requests.request(method, am.url_for(endpoint), headers=headers, data=body, auth=auth)
         assert 400 <= r.status_code < 500, (method, r.status_code, r.text)
         assert set(r.json()) == {"error", "error_description"}
+
+
+def test_the_issuer_follows_a_proxys_forwarded_headers(am):
+    """Behind a proxy (or a container's port mapping) the issuer is the client's view of the mock:
+    X-Forwarded-Proto, -Host and -Prefix, on the live server as in process."""
+    forwarded = {
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "am.example.com:8443",
+        "X-Forwarded-Prefix": "/edge",
+    }
+    r = requests.get(am.url_for("openid-configuration"), headers=forwarded)
+    assert r.status_code == 200
+    doc = r.json()
+    assert doc["issuer"] == "https://am.example.com:8443/edge/openam/oauth2"
+    assert doc["token_endpoint"] == "https://am.example.com:8443/edge/openam/oauth2/access_token"
+    plain = requests.get(am.url_for("openid-configuration")).json()
+    assert plain["issuer"] == am.base_url + "/oauth2"
