@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import json
+import json.encoder
+from collections.abc import Callable
 from http import HTTPStatus
 
 
@@ -22,9 +24,24 @@ class ConfigError(MockASError):
     """A configuration (file, marker or keyword) is invalid; the message names the key."""
 
 
-compact_json = json.JSONEncoder(separators=(",", ":")).encode
-"""``json.dumps(value, separators=(",", ":"))`` with one encoder made once (``dumps`` makes one per
-call when given separators)."""
+def _unserializable(value: object) -> object:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _compact_encoder() -> Callable[[object], str]:
+    """``json.dumps(value, separators=(",", ":"))``, its C encoder made once rather than on every
+    call (our answers hold no cycles to look for); the pure-Python one where there is no C one."""
+    make = getattr(json.encoder, "c_make_encoder", None)  # the C accelerator (not in the stubs)
+    if make is None:  # pragma: no cover (CPython always has it)
+        return json.JSONEncoder(separators=(",", ":")).encode
+    encode = make(
+        None, _unserializable, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True
+    )
+    return lambda value: "".join(encode(value, 0))
+
+
+compact_json = _compact_encoder()
+"""Compact JSON text, as ``json.dumps(value, separators=(",", ":"))`` writes it."""
 
 _MARKUP = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 

@@ -23,7 +23,9 @@ def oversize(path: str, query: str, headers: Mapping[str, str], body: bytes) -> 
     if len(body) > MAX_BODY_BYTES:
         return 413, TOO_LARGE
     # Each header line is "name: value\r\n" on the wire.
-    head = len(path) + len(query) + sum(len(k) + len(v) + 4 for k, v in headers.items())
+    head = (
+        len(path) + len(query) + sum(map(len, headers)) + sum(map(len, headers.values())) + 4 * len(headers)
+    )
     if head > MAX_HEADER_BYTES:
         return 431, HEADERS_TOO_LARGE
     return None

@@ -60,7 +60,8 @@ def handle(
             raise error(*too_big)
         if surface is None:
             raise NotFound("Not Found")
-        preflight = cors.preflight(state, method, headers)
+        if method == "OPTIONS":
+            preflight = cors.preflight(state, method, headers)
         response = preflight or _dispatch(x, surface)
     except HTTPError as e:
         code = e.code
