@@ -138,8 +138,8 @@ def _uuid_str(raw: bytes) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-#: A compact row: the index of the token's shared fields, the issue instant, the grant id's 20
-#: bytes and the audit id's 16.
+#: A compact row: the index of the token's shared fields, the issue instant, the token's number in
+#: the issue order, the grant id's 20 bytes and the audit id's 16.
 _ROW = struct.Struct("<IdQ36s")
 SHARDS = 64
 """The dicts the token map is spread over (a power of two)."""
