@@ -7,6 +7,7 @@ its path in :data:`mock_as.paths.OAUTH2_ENDPOINTS`, and a row here.
 
 from __future__ import annotations
 
+import functools
 from types import MappingProxyType
 
 from . import authorize, grants, oidc, resource
@@ -31,8 +32,17 @@ assert HANDLERS.keys() == OAUTH2_ENDPOINTS.keys(), "every /oauth2 path has a han
 
 
 def _parse(path: str) -> Route | None:
+    # A suite asks the same few paths over and over: short ones are remembered (a few hundred
+    # bytes each at most, so odd long paths cannot make the cache large).
+    return _parse_short(path) if len(path) <= 256 else _route(path)
+
+
+def _route(path: str) -> Route | None:
     parsed = parse_oauth2_path(path)
     return None if parsed is None else Route(*parsed)
+
+
+_parse_short = functools.lru_cache(maxsize=1024)(_route)
 
 
 SURFACE = Surface(prefix=OAUTH2, parse=_parse, handlers=HANDLERS, error=oauth2_error)
