@@ -9,7 +9,6 @@ the first request outside AM's paths, so a token costs no framework import.
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .browser import NOSNIFF
 from .config import MockASConfig
 from .configfile import make_config
-from .errors import ConfigError, reason_phrase
+from .errors import ConfigError, compact_json, reason_phrase
 from .paths import context_prefix, external_base
 from .router import handle, surface_of
 from .state import State, StoreUnavailable
@@ -65,7 +64,7 @@ def create_app(config: MockASConfig | None = None, *, state: State | None = None
         # Paths outside AM's surface still answer in JSON, never an HTML page echoing the request.
         code = e.code or 500
         body = {"code": code, "reason": e.name, "message": e.name}
-        return Response(json.dumps(body, separators=(",", ":")), code, content_type="application/json")
+        return Response(compact_json(body), code, content_type="application/json")
 
     @app.before_request
     def sync() -> Response | None:
@@ -81,7 +80,7 @@ def create_app(config: MockASConfig | None = None, *, state: State | None = None
         # The control API's answer while the shared store does not answer.
         body = {"error": "temporarily_unavailable", "error_description": "the state store did not answer"}
         return Response(
-            json.dumps(body, separators=(",", ":")),
+            compact_json(body),
             503,
             {"Retry-After": "1", "Cache-Control": "no-store"},
             content_type="application/json",

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-import json
 import math
 import re
 import threading
@@ -44,6 +43,7 @@ from .errors import (
     OAuthError,
     RestError,
     basic_challenge,
+    compact_json,
     invalid_token,
     reason_phrase,
 )
@@ -337,7 +337,7 @@ def _encode(body: str | bytes | dict[str, Any] | list[Any]) -> tuple[bytes, str]
         return body, TEXT
     if isinstance(body, str):
         return body.encode("utf-8"), TEXT
-    return json.dumps(body, separators=(",", ":")).encode(), JSON
+    return compact_json(body).encode(), JSON
 
 
 def _sent_basic(x: Exchange) -> bool:

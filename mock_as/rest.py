@@ -31,7 +31,7 @@ from email.header import decode_header, make_header
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from .errors import JSON_TYPE, RestError, json_body
+from .errors import JSON_TYPE, RestError, compact_json, json_body
 from .login import Outcome, check_password
 from .paths import JSON, JSON_ENDPOINTS, context_prefix, parse_json_path
 from .protocol import Handler, Response, Route, Surface
@@ -210,9 +210,7 @@ def make_auth_id(x: Exchange, realm: Realm, service: ServiceConfig) -> str:
         "iat": iat,
         "exp": iat + AUTH_ID_LIFETIME,
     }
-    head = (
-        _b64(b'{"typ":"JWT","alg":"HS256"}') + "." + _b64(json.dumps(claims, separators=(",", ":")).encode())
-    )
+    head = _b64(b'{"typ":"JWT","alg":"HS256"}') + "." + _b64(compact_json(claims).encode())
     signature = hmac.new(_auth_id_key(state), head.encode("ascii"), hashlib.sha256).digest()
     return head + "." + _b64(signature)
 

@@ -60,8 +60,7 @@ def handle(
             raise error(*too_big)
         if surface is None:
             raise NotFound("Not Found")
-        if method == "OPTIONS":
-            preflight = cors.preflight(state, method, headers)
+        preflight = cors.preflight(state, method, headers)
         response = preflight or _dispatch(x, surface)
     except HTTPError as e:
         code = e.code

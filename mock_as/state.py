@@ -850,7 +850,7 @@ class State:
         with self.lock:
             # The same numbers of the sequence as the store's path above: id, grant unless given, audit.
             first = random.reserve(2 if auth_grant_id else 3)
-            token_id = _grant_str(random.bytes_at(first, 20))
+            token_id = random.token(first)
             grant = None
             if not auth_grant_id:
                 grant = random.bytes_at(first + 1, 20)
