@@ -121,8 +121,18 @@ class TokenSource:
 
     def uuid(self, counter: int | None = None) -> str:
         """A version-4 UUID string, for ids AM writes as UUIDs (``auditTrackingId`` …)."""
-        raw = bytearray(self.random_bytes(16) if counter is None else self.bytes_at(counter, 16))
-        raw[6] = (raw[6] & 0x0F) | 0x40
-        raw[8] = (raw[8] & 0x3F) | 0x80
-        h = raw.hex()
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        return uuid_str(uuid4_bytes(self.random_bytes(16) if counter is None else self.bytes_at(counter, 16)))
+
+
+def uuid4_bytes(raw: bytes) -> bytes:
+    """16 random bytes with a version-4 UUID's version and variant bits set."""
+    out = bytearray(raw)
+    out[6] = (out[6] & 0x0F) | 0x40
+    out[8] = (out[8] & 0x3F) | 0x80
+    return bytes(out)
+
+
+def uuid_str(raw: bytes) -> str:
+    """16 bytes as a lower-case UUID string."""
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

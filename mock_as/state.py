@@ -38,7 +38,7 @@ from .faults import Faults
 from .keys import SigningKeys
 from .lockout import Lockout
 from .paths import issuer_url, normalise_realm
-from .seeding import TokenSource, make_users
+from .seeding import TokenSource, make_users, uuid4_bytes, uuid_str
 from .sessions import Session, Sessions
 from .store import RedisMapping, RedisStore, SharedLock, StoreUnavailable, dumps, json_dumps, loads
 from .tokens_jwt import TokenFormats
@@ -121,21 +121,7 @@ def _uuid_bytes(value: str) -> bytes | None:
         raw = bytes.fromhex(value[:8] + value[9:13] + value[14:18] + value[19:23] + value[24:])
     except ValueError:
         return None
-    return raw if _uuid_str(raw) == value else None
-
-
-def _uuid4(raw: bytes) -> bytes:
-    """16 random bytes with a version-4 UUID's version and variant bits, as
-    :meth:`~mock_as.seeding.TokenSource.uuid` sets them."""
-    out = bytearray(raw)
-    out[6] = (out[6] & 0x0F) | 0x40
-    out[8] = (out[8] & 0x3F) | 0x80
-    return bytes(out)
-
-
-def _uuid_str(raw: bytes) -> str:
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return raw if uuid_str(raw) == value else None
 
 
 #: A compact row: the index of the token's shared fields, the issue instant, the token's number in
@@ -233,7 +219,7 @@ class TokenStore(MutableMapping[str, Token]):
             issued,
             None if lifetime is None else issued + lifetime,
             _grant_str(ids[:20]),
-            _uuid_str(ids[20:]),
+            uuid_str(ids[20:]),
         )
 
     def _expires(self, row: bytes | tuple[Any, ...]) -> float | None:
@@ -855,7 +841,7 @@ class State:
             if not auth_grant_id:
                 grant = random.bytes_at(first + 1, 20)
                 auth_grant_id = _grant_str(grant)
-            audit = _uuid4(random.bytes_at(first + (1 if grant is None else 2), 16))
+            audit = uuid4_bytes(random.bytes_at(first + (1 if grant is None else 2), 16))
             token = Token(
                 token_id,
                 kind,
@@ -867,7 +853,7 @@ class State:
                 now,
                 None if lifetime < 0 else now + lifetime,
                 auth_grant_id,
-                _uuid_str(audit),
+                uuid_str(audit),
             )
             tokens.add(token, grant, audit)
             tokens.purge(now)
